@@ -1,0 +1,38 @@
+"""The refresh policy: activity window, tiers, per-run cap, retries and leases."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+
+class RefreshPolicyResource(dg.ConfigurableResource):
+    """Which criteria sets a run may scrape, and how often.
+
+    A set's tier comes from its most recently active member: active within
+    `hot_window_hours` refreshes every `hot_interval_hours`, active within
+    `pause_after_inactive_days` at most every `warm_interval_hours`, older members are paused.
+    """
+
+    max_sets_per_run: int = Field(default=10, description="Criteria sets scraped per run at most.")
+    pause_after_inactive_days: int = Field(
+        default=7, description="Candidates inactive for longer are paused and never scraped."
+    )
+    hot_window_hours: int = Field(default=24, description="Activity window of the hot tier.")
+    hot_interval_hours: float = Field(default=4, description="Refresh interval of the hot tier.")
+    warm_interval_hours: float = Field(default=6, description="Refresh interval of the warm tier.")
+    due_tolerance_minutes: int = Field(
+        default=15,
+        description="A set is due this long before its interval ends, so schedule jitter "
+        "does not push it to the next run.",
+    )
+    lease_minutes: int = Field(
+        default=60, description="How long a run holds its claim on a set before others may take it."
+    )
+    retry_backoff_hours: float = Field(
+        default=4,
+        description="Base wait after repeated failures: 0, 1, 3, 7 times this for failures 1-4.",
+    )
+    max_retry_backoff_hours: float = Field(
+        default=24, description="Longest wait between retries of a failing set."
+    )
