@@ -1,0 +1,319 @@
+"""Scrape one criteria set: claim it, run its actor, read the dataset, store the batch.
+
+Any failure of Apify or of an item becomes a failed or partial batch summary instead of an
+exception, so one broken set never stops the other sets or the links of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import impit
+import sqlalchemy as sa
+from apify_client.errors import ApifyApiError, ApifyClientError
+
+from jobs_pipeline.apify.adapters import get_adapter
+from jobs_pipeline.apify.normalizer import CanonicalJob, RejectedItemError, normalize_item
+from jobs_pipeline.apify.resource import ApifyResource
+from jobs_pipeline.batches import store
+from jobs_pipeline.criteria.policy import RefreshPolicyResource
+from jobs_pipeline.criteria.selection import retry_backoff
+from jobs_pipeline.database.models import CriteriaSet
+from jobs_pipeline.summaries import BatchSummary, SelectedSet
+
+# Errors of one Apify call: API errors, transport errors (impit), and malformed responses.
+APIFY_ERRORS = (ApifyApiError, ApifyClientError, impit.HTTPError, ValueError, KeyError)
+FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED-OUT", "ABORTED"})
+MAX_ERROR_LENGTH = 2000
+
+
+class ScrapeFailedError(Exception):
+    """A scrape that must be recorded as failed; `clear_pending` drops the Apify run id."""
+
+    def __init__(self, message: str, *, clear_pending: bool) -> None:
+        super().__init__(message)
+        self.clear_pending = clear_pending
+
+
+@dataclass
+class _Fetched:
+    run: Any
+    jobs: list[CanonicalJob]
+    items_received: int
+    rejected_by_reason: dict[str, int]
+
+
+def scrape_set(
+    selected: SelectedSet,
+    *,
+    engine: sa.Engine,
+    apify: ApifyResource,
+    policy: RefreshPolicyResource,
+    dagster_run_id: str,
+    log: dg.DagsterLogManager,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> BatchSummary:
+    """Scrape one criteria set and store its batch; never raises for an Apify failure."""
+    started_at = clock()
+    lease = timedelta(minutes=policy.lease_minutes)
+    if not store.claim_set(engine, selected.criteria_set_id, dagster_run_id, started_at, lease):
+        log.warning("Skipping criteria set %s: another run holds its lease", selected.set_key[:16])
+        return BatchSummary(
+            selected.criteria_set_id, selected.set_key, "skipped", error="claimed by another run"
+        )
+    try:
+        return _scrape_claimed(selected, engine, apify, policy, dagster_run_id, log, clock)
+    finally:
+        store.release_set(engine, selected.criteria_set_id, dagster_run_id)
+
+
+def _scrape_claimed(
+    selected: SelectedSet,
+    engine: sa.Engine,
+    apify: ApifyResource,
+    policy: RefreshPolicyResource,
+    dagster_run_id: str,
+    log: dg.DagsterLogManager,
+    clock: Callable[[], datetime],
+) -> BatchSummary:
+    started_at = clock()
+    set_label = selected.set_key[:16]
+    run = None
+    try:
+        run = _start_or_resume(selected, engine, apify, log, started_at)
+        fetched = _wait_and_read(selected, engine, apify, run, log, clock)
+    except (ScrapeFailedError, *APIFY_ERRORS) as error:
+        message = apify.redact(f"{type(error).__name__}: {error}")[:MAX_ERROR_LENGTH]
+        clear_pending = getattr(error, "clear_pending", False)
+        failed_run = getattr(error, "run", None) or run
+        record = store.BatchRecord(
+            criteria_set_id=selected.criteria_set_id,
+            dagster_run_id=dagster_run_id,
+            status="failed",
+            apify_run_id=getattr(failed_run, "id", None),
+            dataset_id=getattr(failed_run, "default_dataset_id", None),
+            started_at=started_at,
+            finished_at=clock(),
+            items_received=0,
+            items_rejected=0,
+            estimated_usd=selected.estimated_usd,
+            actual_usd=getattr(failed_run, "usage_total_usd", None),
+            compute_units=_compute_units(failed_run),
+            error=message,
+        )
+        criteria_ids = store.member_criteria_ids(engine, selected.criteria_set_id)
+        failures = _consecutive_failures(engine, selected.criteria_set_id) + 1
+        batch_id = store.store_failure(
+            engine, record, backoff=retry_backoff(failures, policy), clear_pending=clear_pending
+        )
+        log.error(
+            "Criteria set %s (criteria ids %s, Apify run %s) failed and will be retried: %s",
+            set_label,
+            list(criteria_ids),
+            record.apify_run_id,
+            message,
+        )
+        return BatchSummary(
+            selected.criteria_set_id,
+            selected.set_key,
+            "failed",
+            batch_id=batch_id,
+            apify_run_id=record.apify_run_id,
+            estimated_usd=selected.estimated_usd,
+            actual_usd=record.actual_usd,
+            compute_units=record.compute_units,
+            error=message,
+            criteria_ids=criteria_ids,
+        )
+
+    status = {"TIMED-OUT": "partial"}.get(fetched.run.status, "succeeded")
+    if not fetched.jobs and status == "succeeded":
+        status = "empty"
+    items_rejected = sum(fetched.rejected_by_reason.values())
+    record = store.BatchRecord(
+        criteria_set_id=selected.criteria_set_id,
+        dagster_run_id=dagster_run_id,
+        status=status,
+        apify_run_id=fetched.run.id,
+        dataset_id=fetched.run.default_dataset_id,
+        started_at=started_at,
+        finished_at=clock(),
+        items_received=fetched.items_received,
+        items_rejected=items_rejected,
+        estimated_usd=selected.estimated_usd,
+        actual_usd=fetched.run.usage_total_usd,
+        compute_units=_compute_units(fetched.run),
+    )
+    batch_id, jobs_new, jobs_updated = store.store_batch(
+        engine, record, fetched.jobs, retry_next_run=status != "succeeded"
+    )
+    if items_rejected:
+        log.warning(
+            "Criteria set %s: rejected %d of %d items %s",
+            set_label,
+            items_rejected,
+            fetched.items_received,
+            fetched.rejected_by_reason,
+        )
+    if status != "succeeded":
+        log.warning(
+            "Criteria set %s: Apify run %s ended %s with %d items; marked for retry",
+            set_label,
+            fetched.run.id,
+            fetched.run.status,
+            fetched.items_received,
+        )
+    log.info(
+        "Criteria set %s: stored %d jobs (%d new, %d updated) from Apify run %s, "
+        "cost %s USD (estimated %.4f)",
+        set_label,
+        len(fetched.jobs),
+        jobs_new,
+        jobs_updated,
+        fetched.run.id,
+        fetched.run.usage_total_usd,
+        selected.estimated_usd,
+    )
+    return BatchSummary(
+        selected.criteria_set_id,
+        selected.set_key,
+        status,
+        batch_id=batch_id,
+        apify_run_id=fetched.run.id,
+        items_received=fetched.items_received,
+        items_rejected=items_rejected,
+        rejected_by_reason=dict(fetched.rejected_by_reason),
+        jobs_new=jobs_new,
+        jobs_updated=jobs_updated,
+        estimated_usd=selected.estimated_usd,
+        actual_usd=fetched.run.usage_total_usd,
+        compute_units=_compute_units(fetched.run),
+    )
+
+
+def _start_or_resume(
+    selected: SelectedSet,
+    engine: sa.Engine,
+    apify: ApifyResource,
+    log: dg.DagsterLogManager,
+    now: datetime,
+) -> Any:
+    """Return the set's unfinished Apify run from an earlier attempt, or start a new one.
+
+    The run id is stored before waiting, so if this process dies after the actor finished,
+    the next attempt reads that run's dataset instead of paying for a second run.
+    """
+    client = apify.get_client()
+    pending_id, _ = store.pending_run(engine, selected.criteria_set_id)
+    if pending_id:
+        run = client.run(pending_id).get()
+        if run is not None:
+            log.info(
+                "Criteria set %s: resuming Apify run %s (%s) from an earlier attempt",
+                selected.set_key[:16],
+                run.id,
+                run.status,
+            )
+            return run
+    adapter = get_adapter(selected.source)
+    since_last_success = now - selected.last_success_at if selected.last_success_at else None
+    run_input = adapter.build_input(
+        selected.canonical, max_items=apify.max_items, since_last_success=since_last_success
+    )
+    actor_id = apify.actor_id(adapter)
+    run = client.actor(actor_id).start(
+        run_input=run_input,
+        max_items=apify.max_items,
+        memory_mbytes=apify.memory_mbytes,
+        run_timeout=timedelta(seconds=apify.run_timeout_secs),
+    )
+    store.record_pending_run(
+        engine, selected.criteria_set_id, run.id, run.default_dataset_id, run.started_at
+    )
+    log.info(
+        "Criteria set %s (%d members, %s): started Apify run %s of actor %s",
+        selected.set_key[:16],
+        selected.member_count,
+        selected.reason,
+        run.id,
+        actor_id,
+    )
+    return run
+
+
+def _wait_and_read(
+    selected: SelectedSet,
+    engine: sa.Engine,
+    apify: ApifyResource,
+    run: Any,
+    log: dg.DagsterLogManager,
+    clock: Callable[[], datetime],
+) -> _Fetched:
+    client = apify.get_client()
+    if run.status not in FINISHED_STATUSES:
+        finished = client.run(run.id).wait_for_finish(
+            wait_duration=timedelta(seconds=apify.wait_for_finish_secs)
+        )
+        if finished is None:
+            raise ScrapeFailedError(f"Apify run {run.id} was not found", clear_pending=True)
+        run = finished
+    if run.status not in FINISHED_STATUSES:
+        # An unfinished run keeps running and billing on Apify: stop it.
+        aborted = client.run(run.id).abort()
+        error = ScrapeFailedError(
+            f"Apify run {run.id} did not finish within {apify.wait_for_finish_secs} s "
+            "and was aborted",
+            clear_pending=True,
+        )
+        error.run = aborted  # type: ignore[attr-defined]
+        raise error
+    if run.status in ("FAILED", "ABORTED"):
+        error = ScrapeFailedError(
+            f"Apify run {run.id} ended {run.status}: {run.status_message or 'no message'}",
+            clear_pending=True,
+        )
+        error.run = run  # type: ignore[attr-defined]
+        raise error
+
+    received_at = clock()
+    jobs: dict[str, CanonicalJob] = {}
+    rejected: dict[str, int] = {}
+    items_received = 0
+    # Iterate instead of trusting itemCount, which can lag right after a run ends.
+    for item in client.dataset(run.default_dataset_id).iterate_items():
+        items_received += 1
+        try:
+            job = normalize_item(item, source=selected.source, received_at=received_at)
+        except RejectedItemError as error:
+            rejected[error.reason] = rejected.get(error.reason, 0) + 1
+            continue
+        jobs[job.external_id] = _newest(jobs.get(job.external_id), job)
+    return _Fetched(run, list(jobs.values()), items_received, rejected)
+
+
+def _newest(current: CanonicalJob | None, candidate: CanonicalJob) -> CanonicalJob:
+    """Pick the most recently posted of two items of one posting, deterministically."""
+    if current is None:
+        return candidate
+
+    def rank(job: CanonicalJob) -> tuple:
+        posted = job.posted_at.timestamp() if job.posted_at else float("-inf")
+        return (posted, job.url or "", job.title)
+
+    return candidate if rank(candidate) > rank(current) else current
+
+
+def _compute_units(run: Any) -> float | None:
+    stats = getattr(run, "stats", None)
+    return getattr(stats, "compute_units", None) if stats is not None else None
+
+
+def _consecutive_failures(engine: sa.Engine, criteria_set_id: int) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(CriteriaSet.consecutive_failures).where(CriteriaSet.id == criteria_set_id)
+        ).scalar_one()

@@ -1,0 +1,29 @@
+"""The `ingest_jobs` job and its schedule."""
+
+import dagster as dg
+
+from jobs_pipeline.settings import ingest_cron, ingest_timezone
+
+INGESTION_GROUP = "ingestion"
+# The run queue limits concurrent runs carrying this tag (see dagster.yaml).
+RUN_CONCURRENCY_TAG = "jobs_pipeline/ingest"
+
+ingest_jobs = dg.define_asset_job(
+    name="ingest_jobs",
+    selection=dg.AssetSelection.groups(INGESTION_GROUP),
+    description="Refresh job recommendations: select due criteria sets, scrape each once "
+    "through Apify, store the postings and link them to every candidate who asked.",
+    tags={RUN_CONCURRENCY_TAG: "ingest_jobs"},
+)
+
+
+def build_schedule() -> dg.ScheduleDefinition:
+    """Return `ingest_jobs_schedule` from INGEST_CRON and INGEST_TIMEZONE."""
+    return dg.ScheduleDefinition(
+        name="ingest_jobs_schedule",
+        job=ingest_jobs,
+        cron_schedule=ingest_cron(),
+        execution_timezone=ingest_timezone(),
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Runs ingest_jobs on INGEST_CRON (default every 4 hours, UTC).",
+    )

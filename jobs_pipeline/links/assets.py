@@ -1,0 +1,81 @@
+"""Asset `user_job_links`, and the end of the run's facts."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from jobs_pipeline.database.resource import AppDatabaseResource
+from jobs_pipeline.links.store import link_batch
+from jobs_pipeline.observability.run_facts import load_run, run_metadata, update_run
+from jobs_pipeline.summaries import BatchesSummary, EligibleCriteriaSummary
+
+
+@dg.asset(group_name="ingestion", kinds={"sql"})
+def user_job_links(
+    context: dg.AssetExecutionContext,
+    eligible_criteria: EligibleCriteriaSummary,
+    scraped_job_batches: BatchesSummary,
+    app_database: AppDatabaseResource,
+) -> dg.MaterializeResult:
+    """Recommendations: each stored batch's jobs linked to every eligible member of its set.
+
+    Members' own filters that the actor cannot search by (minimum salary) apply here. Links
+    are idempotent: `user_jobs` is unique on `(user_id, job_id)`.
+    """
+    engine = app_database.get_engine()
+    links_created = 0
+    for batch in scraped_job_batches.batches:
+        if not batch.stored:
+            continue
+        created = link_batch(
+            engine,
+            batch.batch_id,
+            activity_cutoff=eligible_criteria.activity_cutoff,
+            now=datetime.now(UTC),
+        )
+        context.log.info("Criteria set %s: created %d links", batch.set_key[:16], created)
+        links_created += created
+
+    errors = [
+        {"set": batch.set_key[:16], "criteria ids": list(batch.criteria_ids), "error": batch.error}
+        for batch in scraped_job_batches.batches
+        if batch.status == "failed"
+    ]
+    update_run(
+        engine,
+        context.run_id,
+        status="failed_sets" if errors else "succeeded",
+        finished_at=datetime.now(UTC),
+        sets_succeeded=scraped_job_batches.succeeded,
+        sets_failed=scraped_job_batches.failed,
+        jobs_received=int(scraped_job_batches.total("items_received")),
+        jobs_new=int(scraped_job_batches.total("jobs_new")),
+        jobs_updated=int(scraped_job_batches.total("jobs_updated")),
+        items_rejected=int(scraped_job_batches.total("items_rejected")),
+        links_created=links_created,
+        actual_usd=float(scraped_job_batches.total("actual_usd")),
+        errors=errors or None,
+    )
+    run = load_run(engine, context.run_id)
+    facts = run_metadata(run)
+    context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("user_job_links"), metadata=facts))
+    context.log.info(
+        "Ingestion run finished: %d sets processed (%d failed), %d jobs received, %d new, "
+        "%d links created; estimated %.4f USD, Apify reported %.4f USD",
+        run.sets_succeeded + run.sets_failed,
+        run.sets_failed,
+        run.jobs_received,
+        run.jobs_new,
+        run.links_created,
+        run.estimated_usd,
+        run.actual_usd,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "links_created": dg.MetadataValue.int(links_created),
+            "sets_linked": dg.MetadataValue.int(
+                sum(batch.stored for batch in scraped_job_batches.batches)
+            ),
+            "errors": dg.MetadataValue.int(len(errors)),
+        }
+    )

@@ -1,0 +1,59 @@
+"""Links from a batch's jobs to every eligible member of its criteria set."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from jobs_pipeline.criteria.eligibility import eligible_criteria_filter
+from jobs_pipeline.database.models import (
+    CriteriaSetMember,
+    Job,
+    JobBatch,
+    JobBatchItem,
+    JobCriteria,
+    User,
+    UserJob,
+)
+from jobs_pipeline.database.upsert import insert_ignore
+
+
+def link_batch(
+    engine: sa.Engine, batch_id: int, *, activity_cutoff: datetime, now: datetime
+) -> int:
+    """Link a batch's jobs to each eligible member of its set, in one statement.
+
+    A member's own filters that the actor cannot search by apply here: a job whose known
+    maximum salary is below the member's `min_salary` is not linked. Existing links are kept
+    as they are (`ON CONFLICT DO NOTHING`), so running it twice adds nothing. Returns the
+    number of links created.
+    """
+    pairs = (
+        sa.select(
+            JobCriteria.user_id,
+            JobBatchItem.job_id,
+            JobCriteria.id,
+            sa.literal(now, UserJob.created_at.type),
+        )
+        .select_from(JobBatchItem)
+        .join(JobBatch, JobBatch.id == JobBatchItem.batch_id)
+        .join(CriteriaSetMember, CriteriaSetMember.criteria_set_id == JobBatch.criteria_set_id)
+        .join(JobCriteria, JobCriteria.id == CriteriaSetMember.criteria_id)
+        .join(User, User.id == JobCriteria.user_id)
+        .join(Job, Job.id == JobBatchItem.job_id)
+        .where(
+            JobBatchItem.batch_id == batch_id,
+            eligible_criteria_filter(activity_cutoff),
+            sa.or_(
+                JobCriteria.min_salary.is_(None),
+                Job.salary_max.is_(None),
+                Job.salary_max >= JobCriteria.min_salary,
+            ),
+        )
+    )
+    with engine.begin() as connection:
+        statement = insert_ignore(connection, UserJob, ["user_id", "job_id"]).from_select(
+            ["user_id", "job_id", "criteria_id", "created_at"], pairs
+        )
+        return max(connection.execute(statement).rowcount, 0)
