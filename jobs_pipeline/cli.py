@@ -45,15 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.exit(2, f"jobs-pipeline: {error}\n")
     engine = engines.get_engine(url)
-    if arguments.command == "report":
-        sys.stdout.write(render_report(engine, arguments.runs) + "\n")
-    elif arguments.action == "upgrade":
-        engines.upgrade(engine)
-        sys.stdout.write(
-            f"{engines.safe_url(url)} is at schema revision {engines.current_revision(engine)}\n"
+    try:
+        if arguments.command == "report":
+            sys.stdout.write(render_report(engine, arguments.runs) + "\n")
+        elif arguments.action == "upgrade":
+            engines.upgrade(engine)
+            revision = engines.current_revision(engine)
+            sys.stdout.write(f"{engines.safe_url(url)} is at schema revision {revision}\n")
+        else:
+            sys.stdout.write(f"{engines.current_revision(engine) or 'none'}\n")
+    except sa.exc.OperationalError as error:
+        parser.exit(
+            1,
+            f"jobs-pipeline: cannot connect to {engines.safe_url(url)}: {error.orig}\n"
+            "Check APP_DATABASE_URL and that the database server is running.\n",
         )
-    else:
-        sys.stdout.write(f"{engines.current_revision(engine) or 'none'}\n")
+    except engines.SchemaOutOfDateError as error:
+        parser.exit(1, f"jobs-pipeline: {error}\n")
     return 0
 
 

@@ -59,7 +59,6 @@ class CriteriaSelection:
     sets_eligible: int
     sets_due: int
     sets_deferred: int
-    sets_paused: int
     selected: tuple[SelectedSet, ...]
     estimated_usd: float
 

@@ -33,7 +33,7 @@ def scrape_criteria_set(
         engine=app_database.get_engine(),
         apify=apify,
         policy=refresh_policy,
-        dagster_run_id=context.run_id,
+        dagster_run_id=context.run.run_id,
         log=context.log,
     )
 

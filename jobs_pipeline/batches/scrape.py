@@ -87,7 +87,7 @@ def _scrape_claimed(
         run = _start_or_resume(selected, engine, apify, log, started_at)
         fetched = _wait_and_read(selected, engine, apify, run, log, clock)
     except (ScrapeFailedError, *APIFY_ERRORS) as error:
-        message = apify.redact(f"{type(error).__name__}: {error}")[:MAX_ERROR_LENGTH]
+        message = apify.redact(describe_error(error))[:MAX_ERROR_LENGTH]
         clear_pending = getattr(error, "clear_pending", False)
         failed_run = getattr(error, "run", None) or run
         record = store.BatchRecord(
@@ -293,6 +293,16 @@ def _wait_and_read(
             continue
         jobs[job.external_id] = _newest(jobs.get(job.external_id), job)
     return _Fetched(run, list(jobs.values()), items_received, rejected)
+
+
+def describe_error(error: Exception) -> str:
+    """Return a one-line description of a scrape error, with the HTTP status and attempts."""
+    if isinstance(error, ApifyApiError):
+        return (
+            f"{type(error).__name__}: HTTP {error.status_code} on {error.http_method} after "
+            f"{error.attempt} attempts: {error.message}"
+        )
+    return f"{type(error).__name__}: {error}"
 
 
 def _newest(current: CanonicalJob | None, candidate: CanonicalJob) -> CanonicalJob:

@@ -41,14 +41,14 @@ def eligible_criteria(
         added = seed_demo_candidates(engine, now)
         if added:
             context.log.info("Seeded %d demo candidates into the empty local database", added)
-    start_run(engine, context.run_id, now)
+    start_run(engine, context.run.run_id, now)
 
     cutoff = now - timedelta(days=refresh_policy.pause_after_inactive_days)
     keyed, rejected = key_eligible_criteria(engine, activity_cutoff=cutoff, now=now)
     criteria_count, set_count = count_eligible(engine, cutoff)
     update_run(
         engine,
-        context.run_id,
+        context.run.run_id,
         criteria_eligible=criteria_count,
         criteria_rejected=len(rejected),
         sets_eligible=set_count,
@@ -141,7 +141,7 @@ def criteria_sets(
         )
         for item in chosen
     )
-    estimate = round(sum(item.estimated_usd for item in selected), 6)
+    estimate = round(float(sum(item.estimated_usd for item in selected)), 6)
     deferred = len(due) - len(chosen)
     selection = CriteriaSelection(
         activity_cutoff=eligible_criteria.activity_cutoff,
@@ -153,7 +153,7 @@ def criteria_sets(
     )
     update_run(
         engine,
-        context.run_id,
+        context.run.run_id,
         sets_due=len(due),
         sets_selected=len(selected),
         sets_deferred=deferred,

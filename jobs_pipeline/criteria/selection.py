@@ -99,7 +99,8 @@ def due_sets(states: list[SetState], policy: RefreshPolicyResource, now: datetim
             continue
         elapsed = now - state.last_success_at
         if elapsed >= interval - tolerance:
-            due.append(DueSet(state, DUE, elapsed / interval))
+            overdue = elapsed / interval if interval else float("inf")
+            due.append(DueSet(state, DUE, overdue))
     due.sort(
         key=lambda item: (
             item.priority,

@@ -43,7 +43,7 @@ def user_job_links(
     ]
     update_run(
         engine,
-        context.run_id,
+        context.run.run_id,
         status="failed_sets" if errors else "succeeded",
         finished_at=datetime.now(UTC),
         sets_succeeded=scraped_job_batches.succeeded,
@@ -56,7 +56,7 @@ def user_job_links(
         actual_usd=float(scraped_job_batches.total("actual_usd")),
         errors=errors or None,
     )
-    run = load_run(engine, context.run_id)
+    run = load_run(engine, context.run.run_id)
     facts = run_metadata(run)
     context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("user_job_links"), metadata=facts))
     context.log.info(

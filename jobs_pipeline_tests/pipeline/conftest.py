@@ -1,0 +1,61 @@
+"""Run the ingestion assets in process against a real database and the local Apify server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from jobs_pipeline.apify.resource import ApifyResource
+from jobs_pipeline.batches.assets import scraped_job_batches
+from jobs_pipeline.criteria.assets import criteria_sets, eligible_criteria
+from jobs_pipeline.criteria.policy import RefreshPolicyResource
+from jobs_pipeline.database.resource import AppDatabaseResource
+from jobs_pipeline.links.assets import user_job_links
+
+TEST_TOKEN = "apify_api_test_token_0123456789abcdef"
+ASSETS = [eligible_criteria, criteria_sets, scraped_job_batches, user_job_links]
+
+
+@pytest.fixture
+def run_ingest(
+    database_url: str, engine: sa.Engine, apify_server
+) -> Callable[..., dg.ExecuteInProcessResult]:
+    """Return a function that materialises the four assets once, like one ingest_jobs run."""
+
+    def run(*, run_config: dict | None = None, raise_on_error: bool = True, **policy):
+        resources = {
+            "app_database": AppDatabaseResource(url=database_url),
+            "apify": ApifyResource(
+                token=TEST_TOKEN,
+                api_url=apify_server.url,
+                min_delay_between_retries_ms=10,
+                max_retries=2,
+                wait_for_finish_secs=10,
+            ),
+            "refresh_policy": RefreshPolicyResource(**policy),
+        }
+        return dg.materialize(
+            ASSETS,
+            resources=resources,
+            run_config=run_config,
+            raise_on_error=raise_on_error,
+        )
+
+    return run
+
+
+def count(engine: sa.Engine, table: str, where: str = "") -> int:
+    """Return the number of rows of a table, optionally filtered by a SQL condition."""
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.text(f"SELECT count(*) FROM {table} {'WHERE ' + where if where else ''}")
+        ).scalar_one()
+
+
+def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    """Return the metadata of the asset's materialisation in a run."""
+    [event] = result.asset_materializations_for_node(asset)
+    return event.metadata

@@ -1,0 +1,139 @@
+"""The commands an operator types: `jobs-pipeline db upgrade` and `dagster job execute`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from jobs_pipeline.database import engine as engines
+from jobs_pipeline_tests.factories import add_candidate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TOKEN = "apify_api_cli_test_token_abcdef0123"
+
+
+def run_command(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Return an environment with a temporary Dagster home and none of the project settings."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("APP_DATABASE", "APIFY_", "INGEST_", "DAGSTER_", "JOBS_PIPELINE_"))
+    }
+    env.update(DAGSTER_HOME=str(dagster_home), DAGSTER_DISABLE_TELEMETRY="1", **extra)
+    return env
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = engines.get_engine(engines.normalize_url(url))
+    with engine.connect() as connection:
+        return {
+            table: connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("jobs", "user_jobs", "ingestion_runs")
+        }
+
+
+def test_job_execute_on_configured_database(tmp_path, database_url, apify_server, now):
+    env = clean_env(
+        tmp_path,
+        APP_DATABASE_URL=database_url,
+        APIFY_TOKEN=TOKEN,
+        APIFY_API_URL=apify_server.url,
+    )
+    upgrade = run_command([str(BIN / "jobs-pipeline"), "db", "upgrade"], env, tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    engine = engines.get_engine(engines.normalize_url(database_url))
+    add_candidate(engine, "Python developer", now=now)
+    add_candidate(engine, "Data engineer", now=now, location="Zürich")
+
+    result = run_command(
+        [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"],
+        env,
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = counts(database_url)
+    assert rows["jobs"] > 0
+    assert rows["user_jobs"] > 0
+    assert rows["ingestion_runs"] == 1
+    assert "Ingestion run finished" in result.stderr + result.stdout
+    assert TOKEN not in result.stderr + result.stdout
+    assert len(apify_server.runs) == 2
+
+
+def test_job_execute_demo_on_embedded_defaults(tmp_path):
+    env = clean_env(tmp_path, JOBS_PIPELINE_DATA_DIR=str(tmp_path / "data"))
+
+    result = run_command(
+        [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"],
+        env,
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stderr + result.stdout
+    assert "DEMO MODE" in output
+    rows = counts(f"sqlite:///{tmp_path / 'data' / 'app.db'}")
+    assert rows["jobs"] > 0
+    assert rows["user_jobs"] > 0
+
+    report = run_command([str(BIN / "jobs-pipeline"), "report"], env, tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "| user_jobs " in report.stdout
+
+
+def test_job_stops_when_schema_behind(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    env = clean_env(
+        tmp_path, APP_DATABASE_URL=url, APIFY_TOKEN=TOKEN, APIFY_API_URL="http://127.0.0.1:9"
+    )
+
+    result = run_command(
+        [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"],
+        env,
+        tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "jobs-pipeline db upgrade" in result.stderr + result.stdout
+
+
+def test_demo_refused_on_configured_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    env = clean_env(tmp_path, APP_DATABASE_URL=url)
+    assert run_command([str(BIN / "jobs-pipeline"), "db", "upgrade"], env, tmp_path).returncode == 0
+
+    result = run_command(
+        [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"],
+        env,
+        tmp_path,
+    )
+
+    assert result.returncode != 0
+    assert "APP_DATABASE_URL is set but APIFY_TOKEN is not" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("url", ["not a url", "postgresql://user:hunter2@127.0.0.1:9/db"])
+def test_upgrade_rejects_bad_url_without_password(tmp_path, url):
+    env = clean_env(tmp_path, APP_DATABASE_URL=url)
+
+    result = run_command([str(BIN / "jobs-pipeline"), "db", "upgrade"], env, tmp_path)
+
+    assert result.returncode != 0
+    assert "hunter2" not in result.stderr + result.stdout
