@@ -56,8 +56,8 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(320))
-    last_active_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
+    last_active_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
 
 
 class JobCriteria(Base):
@@ -71,17 +71,20 @@ class JobCriteria(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    is_active: Mapped[bool] = mapped_column(default=True)
+    # Server defaults, because the web app may insert rows without these columns.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     keywords: Mapped[str] = mapped_column(sa.Text)
     location: Mapped[str | None] = mapped_column(sa.Text)
-    remote: Mapped[str] = mapped_column(sa.String(16), default="any")
-    source: Mapped[str] = mapped_column(sa.String(32), default="linkedin")
+    remote: Mapped[str] = mapped_column(sa.String(16), default="any", server_default="any")
+    source: Mapped[str] = mapped_column(
+        sa.String(32), default="linkedin", server_default="linkedin"
+    )
     # Searchable by the actor, so part of the criteria set key.
     posted_within_days: Mapped[int | None]
     # Not searchable by the actors: applied when linking, so it never splits a criteria set.
     min_salary: Mapped[int | None]
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
 
 
 class CriteriaSet(Base):
@@ -140,6 +143,8 @@ class JobBatch(Base):
     finished_at: Mapped[datetime]
     items_received: Mapped[int] = mapped_column(default=0)
     items_rejected: Mapped[int] = mapped_column(default=0)
+    # Rejected items by reason, for example {"missing_title": 2, "too_large": 1}.
+    rejected_by_reason: Mapped[dict[str, Any] | None]
     jobs_new: Mapped[int] = mapped_column(default=0)
     jobs_updated: Mapped[int] = mapped_column(default=0)
     estimated_usd: Mapped[float] = mapped_column(default=0.0)
@@ -164,6 +169,7 @@ class Job(Base):
     url: Mapped[str | None] = mapped_column(sa.Text)
     posted_at: Mapped[datetime | None]
     description: Mapped[str | None] = mapped_column(sa.Text)
+    description_truncated: Mapped[bool] = mapped_column(default=False)
     salary_min: Mapped[int | None]
     salary_max: Mapped[int | None]
     salary_currency: Mapped[str | None] = mapped_column(sa.String(8))
@@ -197,7 +203,7 @@ class UserJob(Base):
     criteria_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("job_criteria.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
 
 
 class IngestionRun(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 15:37:13.217623
+Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "criteria_sets",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -76,6 +75,7 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=True),
         sa.Column("posted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("description_truncated", sa.Boolean(), nullable=False),
         sa.Column("salary_min", sa.Integer(), nullable=True),
         sa.Column("salary_max", sa.Integer(), nullable=True),
         sa.Column("salary_currency", sa.String(length=8), nullable=True),
@@ -90,9 +90,19 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("last_active_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_users_last_active_at"), ["last_active_at"], unique=False
+        )
+
     op.create_table(
         "job_batches",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -105,6 +115,7 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("items_received", sa.Integer(), nullable=False),
         sa.Column("items_rejected", sa.Integer(), nullable=False),
+        sa.Column("rejected_by_reason", sa.JSON(), nullable=True),
         sa.Column("jobs_new", sa.Integer(), nullable=False),
         sa.Column("jobs_updated", sa.Integer(), nullable=False),
         sa.Column("estimated_usd", sa.Double(), nullable=False),
@@ -131,15 +142,25 @@ def upgrade() -> None:
         "job_criteria",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("keywords", sa.Text(), nullable=False),
         sa.Column("location", sa.Text(), nullable=True),
-        sa.Column("remote", sa.String(length=16), nullable=False),
-        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("remote", sa.String(length=16), server_default="any", nullable=False),
+        sa.Column("source", sa.String(length=32), server_default="linkedin", nullable=False),
         sa.Column("posted_within_days", sa.Integer(), nullable=True),
         sa.Column("min_salary", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.CheckConstraint(
             "remote IN ('any', 'remote', 'hybrid', 'onsite')",
             name=op.f("ck_job_criteria_remote_mode"),
@@ -200,7 +221,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column("criteria_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.ForeignKeyConstraint(
             ["criteria_id"],
             ["job_criteria.id"],
@@ -221,7 +247,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("user_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_user_jobs_job_id"))
 
@@ -240,6 +265,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_job_batches_criteria_set_id"))
 
     op.drop_table("job_batches")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_last_active_at"))
+
     op.drop_table("users")
     op.drop_table("jobs")
     op.drop_table("ingestion_runs")
