@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from jobs_pipeline.apify.resource import ApifyResource
+from jobs_pipeline.apify.resource import ActorSettings, ApifyResource
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
 from jobs_pipeline.database.resource import AppDatabaseResource
-from jobs_pipeline.settings import env_int, env_text
+from jobs_pipeline.settings import env_float, env_int, env_text
 
 
 def _secret(name: str) -> dg.EnvVar | None:
@@ -27,9 +27,12 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             api_url=env_text("APIFY_API_URL"),
             max_items=env_int("APIFY_MAX_ITEMS", 100, minimum=1),
             wait_for_finish_secs=env_int("APIFY_WAIT_FOR_FINISH_SECS", 900, minimum=1),
+            linkedin=ActorSettings(actor_id=env_text("APIFY_LINKEDIN_ACTOR_ID")),
+            indeed=ActorSettings(actor_id=env_text("APIFY_INDEED_ACTOR_ID")),
         ),
         "refresh_policy": RefreshPolicyResource(
             max_sets_per_run=env_int("INGEST_MAX_SETS_PER_RUN", 10, minimum=1),
             pause_after_inactive_days=env_int("INGEST_PAUSE_AFTER_INACTIVE_DAYS", 7, minimum=1),
+            max_estimated_usd_per_run=env_float("INGEST_MAX_USD_PER_RUN"),
         ),
     }

@@ -64,3 +64,19 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
             f"or unset it for the default {default}"
         )
     return number
+
+
+def env_float(name: str) -> float | None:
+    """Return a non-negative decimal variable, or None when it is unset."""
+    value = env_text(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0:
+        raise SettingsError(
+            f"{name}={value!r} is invalid: use a non-negative number such as 2.50, or unset it"
+        )
+    return number

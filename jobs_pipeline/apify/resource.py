@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import dagster as dg
@@ -20,6 +21,33 @@ _demo_server = None
 
 class DemoModeNotAllowedError(RuntimeError):
     """APIFY_TOKEN is missing while a real app database is configured."""
+
+
+class ActorSettings(dg.Config):
+    """Per-source overrides of the actor and its limits; empty fields use the defaults."""
+
+    actor_id: str | None = Field(default=None, description="Actor id, e.g. 'user/name'.")
+    max_items: int | None = Field(default=None, description="Maximum postings per run.")
+    memory_mbytes: int | None = Field(default=None, description="Memory of each run in MB.")
+    run_timeout_secs: int | None = Field(default=None, description="Run timeout on Apify.")
+
+
+@dataclass(frozen=True)
+class ActorRunSettings:
+    """The actor and limits that one source's runs use."""
+
+    adapter: ActorAdapter
+    actor_id: str
+    max_items: int
+    memory_mbytes: int
+    run_timeout: timedelta
+
+    @property
+    def estimated_usd(self) -> float:
+        """Return the worst-case cost of one run with these limits."""
+        return self.adapter.estimate_usd(
+            max_items=self.max_items, memory_mbytes=self.memory_mbytes, timeout=self.run_timeout
+        )
 
 
 class ApifyResource(dg.ConfigurableResource):
@@ -45,11 +73,11 @@ class ApifyResource(dg.ConfigurableResource):
     run_timeout_secs: int = Field(default=600, description="Actor run timeout set on Apify.")
     memory_mbytes: int = Field(default=1024, description="Memory of each actor run in MB.")
     max_items: int = Field(default=100, description="Maximum postings one actor run returns.")
-    linkedin_actor_id: str | None = Field(
-        default=None, description="Actor for source 'linkedin'; empty uses the adapter default."
+    linkedin: ActorSettings = Field(
+        default_factory=ActorSettings, description="Overrides for source 'linkedin'."
     )
-    indeed_actor_id: str | None = Field(
-        default=None, description="Actor for source 'indeed'; empty uses the adapter default."
+    indeed: ActorSettings = Field(
+        default_factory=ActorSettings, description="Overrides for source 'indeed'."
     )
 
     _client: ApifyClient | None = PrivateAttr(default=None)
@@ -88,17 +116,16 @@ class ApifyResource(dg.ConfigurableResource):
             )
         return self._client
 
-    def actor_id(self, adapter: ActorAdapter) -> str:
-        """Return the configured actor id of an adapter's source."""
-        configured = {"linkedin": self.linkedin_actor_id, "indeed": self.indeed_actor_id}
-        return configured.get(adapter.source) or adapter.default_actor_id
-
-    def estimate_usd(self, source: str) -> float:
-        """Return the worst-case cost of one actor run for a source."""
-        return get_adapter(source).estimate_usd(
-            max_items=self.max_items,
-            memory_mbytes=self.memory_mbytes,
-            timeout=timedelta(seconds=self.run_timeout_secs),
+    def run_settings(self, source: str) -> ActorRunSettings:
+        """Return the actor and limits for a source: its overrides, else the defaults."""
+        overrides: ActorSettings = getattr(self, source, None) or ActorSettings()
+        adapter = get_adapter(source)
+        return ActorRunSettings(
+            adapter=adapter,
+            actor_id=overrides.actor_id or adapter.default_actor_id,
+            max_items=overrides.max_items or self.max_items,
+            memory_mbytes=overrides.memory_mbytes or self.memory_mbytes,
+            run_timeout=timedelta(seconds=overrides.run_timeout_secs or self.run_timeout_secs),
         )
 
     def redact(self, text: str) -> str:

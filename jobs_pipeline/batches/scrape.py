@@ -16,7 +16,6 @@ import impit
 import sqlalchemy as sa
 from apify_client.errors import ApifyApiError, ApifyClientError
 
-from jobs_pipeline.apify.adapters import get_adapter
 from jobs_pipeline.apify.normalizer import CanonicalJob, RejectedItemError, normalize_item
 from jobs_pipeline.apify.resource import ApifyResource
 from jobs_pipeline.batches import store
@@ -101,6 +100,7 @@ def _scrape_claimed(
             items_received=0,
             items_rejected=0,
             estimated_usd=selected.estimated_usd,
+            rejected_by_reason=None,
             actual_usd=getattr(failed_run, "usage_total_usd", None),
             compute_units=_compute_units(failed_run),
             error=message,
@@ -145,6 +145,7 @@ def _scrape_claimed(
         items_received=fetched.items_received,
         items_rejected=items_rejected,
         estimated_usd=selected.estimated_usd,
+        rejected_by_reason=dict(fetched.rejected_by_reason),
         actual_usd=fetched.run.usage_total_usd,
         compute_units=_compute_units(fetched.run),
     )
@@ -219,17 +220,16 @@ def _start_or_resume(
                 run.status,
             )
             return run
-    adapter = get_adapter(selected.source)
+    settings = apify.run_settings(selected.source)
     since_last_success = now - selected.last_success_at if selected.last_success_at else None
-    run_input = adapter.build_input(
-        selected.canonical, max_items=apify.max_items, since_last_success=since_last_success
+    run_input = settings.adapter.build_input(
+        selected.canonical, max_items=settings.max_items, since_last_success=since_last_success
     )
-    actor_id = apify.actor_id(adapter)
-    run = client.actor(actor_id).start(
+    run = client.actor(settings.actor_id).start(
         run_input=run_input,
-        max_items=apify.max_items,
-        memory_mbytes=apify.memory_mbytes,
-        run_timeout=timedelta(seconds=apify.run_timeout_secs),
+        max_items=settings.max_items,
+        memory_mbytes=settings.memory_mbytes,
+        run_timeout=settings.run_timeout,
     )
     store.record_pending_run(
         engine, selected.criteria_set_id, run.id, run.default_dataset_id, run.started_at
@@ -240,7 +240,7 @@ def _start_or_resume(
         selected.member_count,
         selected.reason,
         run.id,
-        actor_id,
+        settings.actor_id,
     )
     return run
 

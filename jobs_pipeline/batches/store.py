@@ -27,6 +27,7 @@ JOB_UPDATE_COLUMNS = (
     "url",
     "posted_at",
     "description",
+    "description_truncated",
     "salary_min",
     "salary_max",
     "salary_currency",
@@ -49,6 +50,7 @@ class BatchRecord:
     items_received: int
     items_rejected: int
     estimated_usd: float
+    rejected_by_reason: dict[str, int] | None
     actual_usd: float | None
     compute_units: float | None
     error: str | None = None
@@ -209,6 +211,7 @@ def _batch_values(record: BatchRecord) -> dict:
         "finished_at": record.finished_at,
         "items_received": record.items_received,
         "items_rejected": record.items_rejected,
+        "rejected_by_reason": record.rejected_by_reason or None,
         "estimated_usd": record.estimated_usd,
         "actual_usd": record.actual_usd,
         "compute_units": record.compute_units,
@@ -236,6 +239,7 @@ def _upsert_jobs(
             "url": job.url,
             "posted_at": job.posted_at,
             "description": job.description,
+            "description_truncated": job.description_truncated,
             "salary_min": job.salary_min,
             "salary_max": job.salary_max,
             "salary_currency": job.salary_currency,

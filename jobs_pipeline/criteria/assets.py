@@ -9,7 +9,7 @@ from pydantic import Field
 from jobs_pipeline.apify.resource import ApifyResource
 from jobs_pipeline.criteria.eligibility import count_eligible, key_eligible_criteria
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
-from jobs_pipeline.criteria.selection import due_sets, load_set_states
+from jobs_pipeline.criteria.selection import due_sets, load_set_states, within_cap_and_budget
 from jobs_pipeline.database.demo import seed_demo_candidates
 from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.observability.run_facts import start_run, update_run
@@ -127,22 +127,28 @@ def criteria_sets(
             for item in due
             if item.state.set_key in wanted or item.state.set_key[:16] in wanted
         ]
-    chosen = due[: refresh_policy.max_sets_per_run]
+    estimates = [apify.run_settings(item.state.source).estimated_usd for item in due]
+    chosen = within_cap_and_budget(
+        due,
+        estimates,
+        max_sets=refresh_policy.max_sets_per_run,
+        max_usd=refresh_policy.max_estimated_usd_per_run,
+    )
     selected = tuple(
         SelectedSet(
-            criteria_set_id=item.state.criteria_set_id,
-            set_key=item.state.set_key,
-            source=item.state.source,
-            canonical=item.state.canonical,
-            member_count=item.state.member_count,
-            reason=item.reason,
-            last_success_at=item.state.last_success_at,
-            estimated_usd=apify.estimate_usd(item.state.source),
+            criteria_set_id=due[index].state.criteria_set_id,
+            set_key=due[index].state.set_key,
+            source=due[index].state.source,
+            canonical=due[index].state.canonical,
+            member_count=due[index].state.member_count,
+            reason=due[index].reason,
+            last_success_at=due[index].state.last_success_at,
+            estimated_usd=estimates[index],
         )
-        for item in chosen
+        for index in chosen
     )
     estimate = round(float(sum(item.estimated_usd for item in selected)), 6)
-    deferred = len(due) - len(chosen)
+    deferred = len(due) - len(selected)
     selection = CriteriaSelection(
         activity_cutoff=eligible_criteria.activity_cutoff,
         sets_eligible=len(states),
@@ -160,11 +166,14 @@ def criteria_sets(
         estimated_usd=estimate,
     )
     context.log.info(
-        "Selected %d of %d due criteria sets (cap %d); %d deferred to a later run. "
-        "Estimated Apify cost at most %.4f USD",
+        "Selected %d of %d due criteria sets (cap %d, budget %s USD); %d deferred to a later "
+        "run. Estimated Apify cost at most %.4f USD",
         len(selected),
         len(due),
         refresh_policy.max_sets_per_run,
+        refresh_policy.max_estimated_usd_per_run
+        if refresh_policy.max_estimated_usd_per_run is not None
+        else "no",
         deferred,
         estimate,
     )

@@ -26,6 +26,11 @@ class RefreshPolicyResource(dg.ConfigurableResource):
         description="A set is due this long before its interval ends, so schedule jitter "
         "does not push it to the next run.",
     )
+    max_estimated_usd_per_run: float | None = Field(
+        default=None,
+        description="Budget in USD: no further set starts once the run's estimated cost would "
+        "pass it; those sets are deferred. Empty: no budget.",
+    )
     lease_minutes: int = Field(
         default=60, description="How long a run holds its claim on a set before others may take it."
     )

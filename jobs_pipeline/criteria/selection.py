@@ -121,3 +121,22 @@ def retry_backoff(consecutive_failures: int, policy: RefreshPolicyResource) -> t
     base = timedelta(hours=policy.retry_backoff_hours)
     steps = 2 ** max(consecutive_failures - 1, 0) - 1
     return min(base * steps, timedelta(hours=policy.max_retry_backoff_hours))
+
+
+def within_cap_and_budget(
+    due: list[DueSet], estimates: list[float], *, max_sets: int, max_usd: float | None
+) -> list[int]:
+    """Return the indexes of the due sets a run scrapes, in priority order.
+
+    Sets are taken in order until the cap is reached or the next set's estimated cost would
+    take the total past the budget; everything after that is deferred, so a cheaper set never
+    jumps ahead of a more urgent one.
+    """
+    chosen: list[int] = []
+    total = 0.0
+    for index, estimate in enumerate(estimates[: len(due)]):
+        if len(chosen) >= max_sets or (max_usd is not None and total + estimate > max_usd):
+            break
+        chosen.append(index)
+        total += estimate
+    return chosen
