@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from jobs_pipeline.database import engine as engines
+from jobs_pipeline.database.models import CriteriaSet, Job
 from jobs_pipeline_tests.factories import add_candidate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -137,3 +140,55 @@ def test_upgrade_rejects_bad_url_without_password(tmp_path, url):
 
     assert result.returncode != 0
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_killed_run_resumes_without_new_actor_run(tmp_path, database_url, apify_server, now):
+    env = clean_env(
+        tmp_path,
+        APP_DATABASE_URL=database_url,
+        APIFY_TOKEN=TOKEN,
+        APIFY_API_URL=apify_server.url,
+    )
+    assert run_command([str(BIN / "jobs-pipeline"), "db", "upgrade"], env, tmp_path).returncode == 0
+    engine = engines.get_engine(engines.normalize_url(database_url))
+    add_candidate(engine, "Python developer", now=now)
+    # Slow dataset pages hold the step between the finished actor run and the stored batch.
+    apify_server.add_fault("slow_pages", delay_seconds=8)
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"]
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            reading = any("/items" in name for name in apify_server.request_counts)
+            if reading and apify_server.runs and apify_server.runs[0].status == "SUCCEEDED":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the actor run never finished while the job was reading its dataset")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    with engine.connect() as connection:
+        pending = connection.execute(sa.select(CriteriaSet.pending_apify_run_id)).scalar_one()
+        assert connection.execute(sa.select(sa.func.count()).select_from(Job)).scalar_one() == 0
+    assert pending == apify_server.runs[0].run_id
+
+    apify_server.clear_faults()
+    # The killed run cannot release its lease; let it expire as it would after lease_minutes.
+    with engine.begin() as connection:
+        connection.execute(sa.update(CriteriaSet).values(lease_expires_at=now))
+    result = run_command(command, env, tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(apify_server.runs) == 1
+    assert counts(database_url)["jobs"] == apify_server.runs[0].item_count
+    assert "resuming Apify run" in result.stderr + result.stdout
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(CriteriaSet.pending_apify_run_id)).scalar_one() is None

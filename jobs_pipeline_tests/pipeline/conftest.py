@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pytest
@@ -20,21 +20,34 @@ ASSETS = [eligible_criteria, criteria_sets, scraped_job_batches, user_job_links]
 
 
 @pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """Yield an ephemeral Dagster instance whose event log the test can read."""
+    with dg.DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral
+
+
+@pytest.fixture
 def run_ingest(
-    database_url: str, engine: sa.Engine, apify_server
+    database_url: str, engine: sa.Engine, apify_server, instance: dg.DagsterInstance
 ) -> Callable[..., dg.ExecuteInProcessResult]:
     """Return a function that materialises the four assets once, like one ingest_jobs run."""
 
-    def run(*, run_config: dict | None = None, raise_on_error: bool = True, **policy):
+    def run(
+        *,
+        run_config: dict | None = None,
+        raise_on_error: bool = True,
+        apify_options: dict | None = None,
+        **policy,
+    ):
+        options = {
+            "min_delay_between_retries_ms": 10,
+            "max_retries": 2,
+            "wait_for_finish_secs": 10,
+            **(apify_options or {}),
+        }
         resources = {
             "app_database": AppDatabaseResource(url=database_url),
-            "apify": ApifyResource(
-                token=TEST_TOKEN,
-                api_url=apify_server.url,
-                min_delay_between_retries_ms=10,
-                max_retries=2,
-                wait_for_finish_secs=10,
-            ),
+            "apify": ApifyResource(token=TEST_TOKEN, api_url=apify_server.url, **options),
             "refresh_policy": RefreshPolicyResource(**policy),
         }
         return dg.materialize(
@@ -42,6 +55,7 @@ def run_ingest(
             resources=resources,
             run_config=run_config,
             raise_on_error=raise_on_error,
+            instance=instance,
         )
 
     return run
@@ -59,3 +73,12 @@ def materialization_metadata(result: dg.ExecuteInProcessResult, asset: str) -> d
     """Return the metadata of the asset's materialisation in a run."""
     [event] = result.asset_materializations_for_node(asset)
     return event.metadata
+
+
+def log_messages(instance: dg.DagsterInstance, result: dg.ExecuteInProcessResult) -> list[str]:
+    """Return the user log messages of a run, as operators see them in the UI."""
+    return [
+        entry.user_message
+        for entry in instance.all_logs(result.run_id)
+        if entry.dagster_event is None
+    ]
