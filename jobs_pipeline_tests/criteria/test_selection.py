@@ -3,7 +3,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
-from jobs_pipeline.criteria.selection import DUE, NEW, RETRY, SetState, due_sets, retry_backoff
+from jobs_pipeline.criteria.selection import (
+    DUE,
+    NEW,
+    RETRY,
+    SetState,
+    due_sets,
+    retry_backoff,
+    within_cap_and_budget,
+)
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 POLICY = RefreshPolicyResource()
@@ -78,3 +86,19 @@ def test_retry_waits_for_backoff():
 @pytest.mark.parametrize(("failures", "hours"), [(1, 0), (2, 4), (3, 12), (4, 24), (9, 24)])
 def test_retry_backoff_grows_then_caps(failures, hours):
     assert retry_backoff(failures, POLICY) == timedelta(hours=hours)
+
+
+def test_budget_defers_rest_in_order():
+    due = due_sets([state(f"s{i}") for i in range(5)], POLICY, NOW)
+    chosen = within_cap_and_budget(due, [0.4, 0.4, 0.3, 0.1, 0.1], max_sets=10, max_usd=1.0)
+    assert chosen == [0, 1]
+
+
+def test_cap_without_budget():
+    due = due_sets([state(f"s{i}") for i in range(5)], POLICY, NOW)
+    assert within_cap_and_budget(due, [1.0] * 5, max_sets=3, max_usd=None) == [0, 1, 2]
+
+
+def test_zero_budget_selects_nothing():
+    due = due_sets([state("s0")], POLICY, NOW)
+    assert within_cap_and_budget(due, [0.01], max_sets=3, max_usd=0.0) == []

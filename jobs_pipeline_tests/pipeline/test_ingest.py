@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from jobs_pipeline.database.models import CriteriaSet, IngestionRun, JobBatch, UserJob
@@ -236,3 +237,29 @@ def test_min_salary_filters_links(run_ingest, engine, now):
             .all()
         )
     assert all(salary is None for salary in salaries)
+
+
+def test_budget_defers_sets(run_ingest, engine, apify_server, now):
+    for keywords in ("Python", "Go", "Rust"):
+        add_candidate(engine, keywords, now=now)
+    # The default estimate of one LinkedIn run is 100 items at 0.001 USD.
+    result = run_ingest(max_estimated_usd_per_run=0.25)
+
+    assert len(apify_server.runs) == 2
+    metadata = materialization_metadata(result, "criteria_sets")
+    assert metadata["sets_deferred"].value == 1
+    assert metadata["estimated_usd"].value == pytest.approx(0.2)
+
+
+def test_indeed_source_scraped(run_ingest, engine, apify_server, now):
+    user, _ = add_candidate(engine, "Data engineer", now=now, source="indeed", location="Zürich")
+
+    run_ingest()
+
+    [run] = apify_server.runs
+    assert "indeed" in run.actor_id
+    assert run.run_input["position"] == "data engineer"
+    with engine.connect() as connection:
+        sources = set(connection.execute(sa.text("SELECT DISTINCT source FROM jobs")).scalars())
+    assert sources == {"indeed"}
+    assert linked_job_ids(engine, user)
