@@ -44,6 +44,8 @@ class SelectedSet:
     reason: str
     last_success_at: datetime | None
     estimated_usd: float
+    # When the run chose this set; another run's attempt after it means the set is done.
+    selected_at: datetime
 
     @property
     def mapping_key(self) -> str:

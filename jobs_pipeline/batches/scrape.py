@@ -59,10 +59,24 @@ def scrape_set(
     """Scrape one criteria set and store its batch; never raises for an Apify failure."""
     started_at = clock()
     lease = timedelta(minutes=policy.lease_minutes)
-    if not store.claim_set(engine, selected.criteria_set_id, dagster_run_id, started_at, lease):
-        log.warning("Skipping criteria set %s: another run holds its lease", selected.set_key[:16])
+    claimed = store.claim_set(
+        engine,
+        selected.criteria_set_id,
+        dagster_run_id,
+        started_at,
+        lease,
+        selected_at=selected.selected_at,
+    )
+    if not claimed:
+        log.warning(
+            "Skipping criteria set %s: another run is scraping it or has just refreshed it",
+            selected.set_key[:16],
+        )
         return BatchSummary(
-            selected.criteria_set_id, selected.set_key, "skipped", error="claimed by another run"
+            selected.criteria_set_id,
+            selected.set_key,
+            "skipped",
+            error="claimed or refreshed by another run",
         )
     try:
         return _scrape_claimed(selected, engine, apify, policy, dagster_run_id, log, clock)

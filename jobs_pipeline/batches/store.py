@@ -57,9 +57,19 @@ class BatchRecord:
 
 
 def claim_set(
-    engine: sa.Engine, criteria_set_id: int, owner: str, now: datetime, lease: timedelta
+    engine: sa.Engine,
+    criteria_set_id: int,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    selected_at: datetime,
 ) -> bool:
-    """Take the set's lease for this run unless another run holds an unexpired one."""
+    """Take the set's lease for this run, in one atomic UPDATE.
+
+    The claim fails while another run holds an unexpired lease, and also when another run
+    attempted the set after this run selected it, so overlapping runs never scrape a set twice.
+    """
     statement = (
         sa.update(CriteriaSet)
         .where(
@@ -68,6 +78,10 @@ def claim_set(
                 CriteriaSet.lease_owner.is_(None),
                 CriteriaSet.lease_owner == owner,
                 CriteriaSet.lease_expires_at < now,
+            ),
+            sa.or_(
+                CriteriaSet.last_attempt_at.is_(None),
+                CriteriaSet.last_attempt_at < selected_at,
             ),
         )
         .values(lease_owner=owner, lease_expires_at=now + lease)

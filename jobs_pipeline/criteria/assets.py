@@ -144,6 +144,7 @@ def criteria_sets(
             reason=due[index].reason,
             last_success_at=due[index].state.last_success_at,
             estimated_usd=estimates[index],
+            selected_at=now,
         )
         for index in chosen
     )

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from jobs_pipeline.database.resource import AppDatabaseResource
-from jobs_pipeline.links.store import link_batch
+from jobs_pipeline.links.store import link_batch, link_new_members
 from jobs_pipeline.observability.run_facts import load_run, run_metadata, update_run
 from jobs_pipeline.summaries import BatchesSummary, EligibleCriteriaSummary
 
@@ -35,6 +35,17 @@ def user_job_links(
         )
         context.log.info("Criteria set %s: created %d links", batch.set_key[:16], created)
         links_created += created
+    joined = link_new_members(
+        engine,
+        keyed_since=eligible_criteria.run_started_at,
+        activity_cutoff=eligible_criteria.activity_cutoff,
+        now=datetime.now(UTC),
+    )
+    if joined:
+        context.log.info(
+            "Linked %d existing jobs to criteria that joined already fetched sets", joined
+        )
+    links_created += joined
 
     errors = [
         {"set": batch.set_key[:16], "criteria ids": list(batch.criteria_ids), "error": batch.error}

@@ -18,18 +18,48 @@ from jobs_pipeline.database.models import (
 )
 from jobs_pipeline.database.upsert import insert_ignore
 
+LINKABLE_BATCH_STATUSES = ("succeeded", "partial")
+
 
 def link_batch(
     engine: sa.Engine, batch_id: int, *, activity_cutoff: datetime, now: datetime
 ) -> int:
     """Link a batch's jobs to each eligible member of its set, in one statement.
 
-    A member's own filters that the actor cannot search by apply here: a job whose known
-    maximum salary is below the member's `min_salary` is not linked. Existing links are kept
-    as they are (`ON CONFLICT DO NOTHING`), so running it twice adds nothing. Returns the
-    number of links created.
+    Existing links are kept as they are (`ON CONFLICT DO NOTHING`), so running it twice adds
+    nothing. Returns the number of links created.
     """
-    pairs = (
+    pairs = _member_job_pairs(activity_cutoff, now).where(JobBatchItem.batch_id == batch_id)
+    return _insert_links(engine, pairs)
+
+
+def link_new_members(
+    engine: sa.Engine, *, keyed_since: datetime, activity_cutoff: datetime, now: datetime
+) -> int:
+    """Link criteria keyed since the given time to the jobs of their set's latest batch.
+
+    A candidate who saves criteria that another candidate already searched gets that set's
+    recent jobs at once, without a new scrape. Returns the number of links created.
+    """
+    latest_batches = (
+        sa.select(sa.func.max(JobBatch.id))
+        .where(JobBatch.status.in_(LINKABLE_BATCH_STATUSES))
+        .group_by(JobBatch.criteria_set_id)
+    )
+    pairs = _member_job_pairs(activity_cutoff, now).where(
+        JobBatchItem.batch_id.in_(latest_batches),
+        CriteriaSetMember.keyed_at >= keyed_since,
+    )
+    return _insert_links(engine, pairs)
+
+
+def _member_job_pairs(activity_cutoff: datetime, now: datetime) -> sa.Select:
+    """Select (user, job, criteria, time) for every eligible member and its set's batch jobs.
+
+    A member's own filters that the actor cannot search by apply here: a job whose known
+    maximum salary is below the member's `min_salary` is left out.
+    """
+    return (
         sa.select(
             JobCriteria.user_id,
             JobBatchItem.job_id,
@@ -43,7 +73,6 @@ def link_batch(
         .join(User, User.id == JobCriteria.user_id)
         .join(Job, Job.id == JobBatchItem.job_id)
         .where(
-            JobBatchItem.batch_id == batch_id,
             eligible_criteria_filter(activity_cutoff),
             sa.or_(
                 JobCriteria.min_salary.is_(None),
@@ -52,6 +81,9 @@ def link_batch(
             ),
         )
     )
+
+
+def _insert_links(engine: sa.Engine, pairs: sa.Select) -> int:
     with engine.begin() as connection:
         statement = insert_ignore(connection, UserJob, ["user_id", "job_id"]).from_select(
             ["user_id", "job_id", "criteria_id", "created_at"], pairs
