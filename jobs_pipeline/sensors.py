@@ -15,6 +15,7 @@ from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.jobs import ingest_jobs
 
 MAX_NEW_CRITERIA_PER_TICK = 500
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dg.sensor(
@@ -22,26 +23,30 @@ MAX_NEW_CRITERIA_PER_TICK = 500
     job=ingest_jobs,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests an ingest_jobs run restricted to criteria sets that were never "
-    "fetched, as soon as their criteria are enabled.",
+    description="Requests an ingest_jobs run restricted to the criteria sets of newly enabled "
+    "or changed criteria, so candidates get their first jobs within a minute.",
 )
 def new_criteria_sensor(
     context: dg.SensorEvaluationContext,
     app_database: AppDatabaseResource,
     refresh_policy: RefreshPolicyResource,
 ) -> dg.SensorResult | dg.SkipReason:
-    """Find criteria enabled since the cursor whose set was never fetched."""
+    """Find criteria enabled or changed since the cursor that need a first pull.
+
+    A criteria needs one when it was never keyed to a set, changed since it was keyed, or its
+    set was never fetched or is staler than the warm-tier interval (re-enabled after a pause).
+    The run request is limited to those sets. A set that is already fresh is not scraped again:
+    the run links the new candidate to its existing jobs.
+    """
     engine = app_database.get_engine()
     try:
         check_schema(engine)
     except SchemaOutOfDateError as error:
         return dg.SkipReason(str(error))
-    since = (
-        datetime.fromisoformat(context.cursor)
-        if context.cursor
-        else datetime.min.replace(tzinfo=UTC)
-    )
-    cutoff = datetime.now(UTC) - timedelta(days=refresh_policy.pause_after_inactive_days)
+    now = datetime.now(UTC)
+    since = datetime.fromisoformat(context.cursor) if context.cursor else EPOCH
+    cutoff = now - timedelta(days=refresh_policy.pause_after_inactive_days)
+    stale_before = now - timedelta(hours=refresh_policy.warm_interval_hours)
     query = (
         sa.select(
             JobCriteria.id,
@@ -58,39 +63,46 @@ def new_criteria_sensor(
         .where(
             eligible_criteria_filter(cutoff),
             JobCriteria.updated_at > since,
-            CriteriaSet.last_success_at.is_(None),
+            sa.or_(
+                CriteriaSetMember.criteria_id.is_(None),
+                CriteriaSetMember.keyed_at < JobCriteria.updated_at,
+                CriteriaSet.last_success_at.is_(None),
+                CriteriaSet.last_success_at < stale_before,
+            ),
         )
-        .order_by(JobCriteria.updated_at)
+        .order_by(JobCriteria.updated_at, JobCriteria.id)
         .limit(MAX_NEW_CRITERIA_PER_TICK)
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     if not rows:
-        return dg.SkipReason("No newly enabled criteria with an unfetched criteria set")
+        return dg.SkipReason("No newly enabled or changed criteria need a first pull")
     set_keys = set()
     for row in rows:
         try:
-            set_keys.add(
-                canonicalize(
-                    keywords=row.keywords,
-                    location=row.location,
-                    remote=row.remote,
-                    source=row.source,
-                    posted_within_days=row.posted_within_days,
-                ).set_key
+            canonical = canonicalize(
+                keywords=row.keywords,
+                location=row.location,
+                remote=row.remote,
+                source=row.source,
+                posted_within_days=row.posted_within_days,
             )
-        except InvalidCriteriaError:
+        except InvalidCriteriaError as error:
+            context.log.warning("Skipping criteria %d: %s", row.id, error)
             continue
+        set_keys.add(canonical.set_key)
     cursor = rows[-1].updated_at.isoformat()
     if not set_keys:
         return dg.SensorResult(skip_reason="New criteria are all unsearchable", cursor=cursor)
     keys = sorted(set_keys)
-    run_key = "new-criteria-" + hashlib.sha256(("|".join(keys) + cursor).encode()).hexdigest()[:20]
-    context.log.info("Requesting a first pull for %d new criteria sets", len(keys))
+    # The run key depends only on the request, so a restarted sensor that evaluates the
+    # same criteria again asks for the same run, which Dagster launches once.
+    digest = hashlib.sha256("|".join([cursor, *keys]).encode()).hexdigest()[:20]
+    context.log.info("Requesting a first pull for %d criteria sets", len(keys))
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=run_key,
+                run_key=f"new-criteria-{digest}",
                 run_config={"ops": {"criteria_sets": {"config": {"only_set_keys": keys}}}},
                 tags={"jobs_pipeline/trigger": "new_criteria_sensor"},
             )
