@@ -117,6 +117,18 @@ def criteria_sets(
     now = datetime.now(UTC)
     engine = app_database.get_engine()
     states = load_set_states(engine, eligible_criteria.activity_cutoff)
+    stuck = [
+        state
+        for state in states
+        if state.consecutive_failures >= refresh_policy.stuck_after_failures
+    ]
+    for state in stuck:
+        context.log.warning(
+            "Criteria set %s is stuck: it failed %d runs in a row; check its last error in "
+            "criteria_sets.last_error",
+            state.set_key[:16],
+            state.consecutive_failures,
+        )
     due = due_sets(states, refresh_policy, now)
     if config.retry_only:
         due = [item for item in due if item.state.retry_requested]
@@ -199,6 +211,7 @@ def criteria_sets(
             "sets_due": dg.MetadataValue.int(len(due)),
             "sets_selected": dg.MetadataValue.int(len(selected)),
             "sets_deferred": dg.MetadataValue.int(deferred),
+            "sets_stuck": dg.MetadataValue.int(len(stuck)),
             "estimated_usd": dg.MetadataValue.float(estimate),
             "selected_preview": dg.MetadataValue.md(preview.to_markdown(index=False)),
         },

@@ -41,3 +41,6 @@ class RefreshPolicyResource(dg.ConfigurableResource):
     max_retry_backoff_hours: float = Field(
         default=24, description="Longest wait between retries of a failing set."
     )
+    stuck_after_failures: int = Field(
+        default=5, description="A set failing this many runs in a row is reported as stuck."
+    )
