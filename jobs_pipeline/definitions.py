@@ -9,6 +9,9 @@ from jobs_pipeline.links.assets import user_job_links
 from jobs_pipeline.observability.checks import ASSET_CHECKS
 from jobs_pipeline.resources import build_resources
 from jobs_pipeline.sensors import new_criteria_sensor
+from jobs_pipeline.settings import check_dagster_postgres_url
+
+check_dagster_postgres_url()
 
 defs = dg.Definitions(
     assets=[eligible_criteria, criteria_sets, scraped_job_batches, user_job_links],

@@ -80,3 +80,20 @@ def env_float(name: str) -> float | None:
             f"{name}={value!r} is invalid: use a non-negative number such as 2.50, or unset it"
         )
     return number
+
+
+def check_dagster_postgres_url() -> None:
+    """Reject a `DAGSTER_POSTGRES_URL` without the psycopg2 driver, which would fail later.
+
+    SQLAlchemy 2.1 picks psycopg 3 for a bare `postgresql://` URL, but only psycopg2 is
+    installed, so Dagster's storage would fail with "No module named 'psycopg'".
+    """
+    value = env_text("DAGSTER_POSTGRES_URL")
+    if value is None:
+        return
+    scheme = value.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        raise SettingsError(
+            "DAGSTER_POSTGRES_URL uses a bare postgresql:// URL: write postgresql+psycopg2:// "
+            "instead, because psycopg2 is the PostgreSQL driver this project installs"
+        )

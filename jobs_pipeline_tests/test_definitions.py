@@ -125,6 +125,8 @@ def _load_in_subprocess(env_overrides):
         ("INGEST_CRON", "every four hours"),
         ("INGEST_TIMEZONE", "Mars/Olympus_Mons"),
         ("INGEST_MAX_SETS_PER_RUN", "ten"),
+        ("INGEST_MAX_USD_PER_RUN", "-1"),
+        ("APIFY_MAX_ITEMS", "0"),
     ],
 )
 def test_invalid_setting_fails_load_naming_variable(variable, value):
@@ -147,3 +149,12 @@ def test_cron_and_timezone_from_environment():
         text=True,
     )
     assert result.stdout.strip() == "30 */6 * * * Europe/Berlin"
+
+
+def test_bare_dagster_postgres_url_rejected_quietly():
+    result = _load_in_subprocess(
+        {"DAGSTER_POSTGRES_URL": "postgresql://dagster:s3cret@127.0.0.1/d"}
+    )
+    assert result.returncode != 0
+    assert "postgresql+psycopg2://" in result.stderr
+    assert "s3cret" not in result.stderr

@@ -35,10 +35,11 @@ class SetState:
 
 @dataclass(frozen=True)
 class DueSet:
-    """A set that is due, with its priority class and how overdue it is."""
+    """A set that is due, with its priority class and how long it has been due."""
 
     state: SetState
     priority: int
+    # Seconds since the set's refresh interval ended (0 for new and retried sets).
     overdue: float
 
     @property
@@ -82,7 +83,10 @@ def due_sets(states: list[SetState], policy: RefreshPolicyResource, now: datetim
     """Return the due sets, highest priority first.
 
     Order: never-fetched sets, then sets marked for retry whose backoff has passed, then the
-    most overdue (time since the last success over the tier interval), ties by member count.
+    sets that have been due longest, ties by member count. Due time, rather than elapsed time
+    over the interval, keeps the order first-come first-served across tiers: with the ratio,
+    hot sets gain faster than warm ones, so under a full cap warm sets would wait far longer
+    than due / cap runs.
     """
     tolerance = timedelta(minutes=policy.due_tolerance_minutes)
     hot_since = now - timedelta(hours=policy.hot_window_hours)
@@ -99,8 +103,7 @@ def due_sets(states: list[SetState], policy: RefreshPolicyResource, now: datetim
             continue
         elapsed = now - state.last_success_at
         if elapsed >= interval - tolerance:
-            overdue = elapsed / interval if interval else float("inf")
-            due.append(DueSet(state, DUE, overdue))
+            due.append(DueSet(state, DUE, (elapsed - interval).total_seconds()))
     due.sort(
         key=lambda item: (
             item.priority,
