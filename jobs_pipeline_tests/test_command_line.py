@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 import sqlalchemy as sa
 
 from jobs_pipeline.database import engine as engines
 from jobs_pipeline.database.models import CriteriaSet, Job
+from jobs_pipeline_tests.conftest import POSTGRES_ADMIN_DSN
 from jobs_pipeline_tests.factories import add_candidate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +53,22 @@ def counts(url: str) -> dict[str, int]:
         }
 
 
+def open_connections(url: str) -> int | None:
+    """Return the number of PostgreSQL sessions on the URL's database (None for SQLite)."""
+    parsed = engines.normalize_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return None
+    admin = psycopg2.connect(POSTGRES_ADMIN_DSN)
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (parsed.database,)
+            )
+            return cursor.fetchone()[0]
+    finally:
+        admin.close()
+
+
 def test_job_execute_on_configured_database(tmp_path, database_url, apify_server, now):
     env = clean_env(
         tmp_path,
@@ -63,6 +81,7 @@ def test_job_execute_on_configured_database(tmp_path, database_url, apify_server
     engine = engines.get_engine(engines.normalize_url(database_url))
     add_candidate(engine, "Python developer", now=now)
     add_candidate(engine, "Data engineer", now=now, location="Zürich")
+    baseline = open_connections(database_url)
 
     result = run_command(
         [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"],
@@ -71,6 +90,7 @@ def test_job_execute_on_configured_database(tmp_path, database_url, apify_server
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
+    assert open_connections(database_url) == baseline
     rows = counts(database_url)
     assert rows["jobs"] > 0
     assert rows["user_jobs"] > 0

@@ -45,6 +45,10 @@ def test_sensor_targets_ingest_job():
     assert sensor.job_name == "ingest_jobs"
 
 
+def test_failure_sensor_defined():
+    assert defs.resolve_sensor_def("ingest_failure_sensor").name == "ingest_failure_sensor"
+
+
 def test_contract_tables_exist():
     tables = set(Base.metadata.tables)
     assert {
