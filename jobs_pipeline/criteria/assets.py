@@ -12,7 +12,7 @@ from jobs_pipeline.criteria.policy import RefreshPolicyResource
 from jobs_pipeline.criteria.selection import due_sets, load_set_states, within_cap_and_budget
 from jobs_pipeline.database.demo import seed_demo_candidates
 from jobs_pipeline.database.resource import AppDatabaseResource
-from jobs_pipeline.observability.run_facts import start_run, update_run
+from jobs_pipeline.observability.run_facts import ingestion_run_id, start_run, update_run
 from jobs_pipeline.summaries import CriteriaSelection, EligibleCriteriaSummary, SelectedSet
 
 PREVIEW_ROWS = 20
@@ -41,14 +41,14 @@ def eligible_criteria(
         added = seed_demo_candidates(engine, now)
         if added:
             context.log.info("Seeded %d demo candidates into the empty local database", added)
-    start_run(engine, context.run.run_id, now)
+    start_run(engine, ingestion_run_id(context.run), now)
 
     cutoff = now - timedelta(days=refresh_policy.pause_after_inactive_days)
     keyed, rejected = key_eligible_criteria(engine, activity_cutoff=cutoff, now=now)
     criteria_count, set_count = count_eligible(engine, cutoff)
     update_run(
         engine,
-        context.run.run_id,
+        ingestion_run_id(context.run),
         criteria_eligible=criteria_count,
         criteria_rejected=len(rejected),
         sets_eligible=set_count,
@@ -172,7 +172,7 @@ def criteria_sets(
     )
     update_run(
         engine,
-        context.run.run_id,
+        ingestion_run_id(context.run),
         sets_due=len(due),
         sets_selected=len(selected),
         sets_deferred=deferred,

@@ -6,7 +6,12 @@ import dagster as dg
 
 from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.links.store import link_batch, link_new_members
-from jobs_pipeline.observability.run_facts import load_run, run_metadata, update_run
+from jobs_pipeline.observability.run_facts import (
+    ingestion_run_id,
+    load_run,
+    run_metadata,
+    update_run,
+)
 from jobs_pipeline.summaries import BatchesSummary, EligibleCriteriaSummary
 
 
@@ -54,7 +59,7 @@ def user_job_links(
     ]
     update_run(
         engine,
-        context.run.run_id,
+        ingestion_run_id(context.run),
         status="failed_sets" if errors else "succeeded",
         finished_at=datetime.now(UTC),
         sets_succeeded=scraped_job_batches.succeeded,
@@ -67,7 +72,7 @@ def user_job_links(
         actual_usd=float(scraped_job_batches.total("actual_usd")),
         errors=errors or None,
     )
-    run = load_run(engine, context.run.run_id)
+    run = load_run(engine, ingestion_run_id(context.run))
     facts = run_metadata(run)
     context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("user_job_links"), metadata=facts))
     context.log.info(

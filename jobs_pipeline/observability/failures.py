@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from jobs_pipeline.database.models import IngestionRun
 from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.jobs import ingest_jobs
+from jobs_pipeline.observability.run_facts import ingestion_run_id
 
 NOTIFIER_ENV = "INGEST_FAILURE_NOTIFIER"
 MAX_ERROR_LINE = 300
@@ -57,17 +58,16 @@ def ingest_failure_sensor(
     summary = failure_summary(context)
     context.log.error(summary)
     # The run may have failed before it wrote its row, or on a database that is down.
+    run_id = ingestion_run_id(context.dagster_run)
     try:
         with app_database.get_engine().begin() as connection:
             connection.execute(
                 sa.update(IngestionRun)
-                .where(IngestionRun.dagster_run_id == context.dagster_run.run_id)
+                .where(IngestionRun.dagster_run_id == run_id)
                 .values(status="failed", finished_at=datetime.now(UTC))
             )
     except sa.exc.SQLAlchemyError as error:
-        context.log.warning(
-            "Could not mark ingestion run %s failed: %s", context.dagster_run.run_id, error
-        )
+        context.log.warning("Could not mark ingestion run %s failed: %s", run_id, error)
     notifier = load_notifier()
     if notifier is not None:
         notifier(summary)

@@ -30,6 +30,15 @@ COUNT_COLUMNS = (
 MONEY_COLUMNS = ("estimated_usd", "actual_usd")
 
 
+def ingestion_run_id(run: dg.DagsterRun) -> str:
+    """Return the id that keys the run's `ingestion_runs` row.
+
+    A re-execution from failure is a new Dagster run that shares the original's root run id,
+    so its facts complete the original row instead of starting an empty one.
+    """
+    return run.root_run_id or run.run_id
+
+
 def start_run(engine: sa.Engine, dagster_run_id: str, started_at: datetime) -> None:
     """Create the run's row, or reset it when the run is re-executed."""
     with engine.begin() as connection:
