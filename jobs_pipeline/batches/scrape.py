@@ -31,11 +31,16 @@ MAX_ERROR_LENGTH = 2000
 
 
 class ScrapeFailedError(Exception):
-    """A scrape that must be recorded as failed; `clear_pending` drops the Apify run id."""
+    """A scrape that must be recorded as failed.
 
-    def __init__(self, message: str, *, clear_pending: bool) -> None:
+    `clear_pending` drops the recorded Apify run, because retrying it cannot help; `run` is the
+    Apify run whose cost and ids the failed batch row records.
+    """
+
+    def __init__(self, message: str, *, clear_pending: bool, run: Any = None) -> None:
         super().__init__(message)
         self.clear_pending = clear_pending
+        self.run = run
 
 
 @dataclass
@@ -278,20 +283,18 @@ def _wait_and_read(
     if run.status not in FINISHED_STATUSES:
         # An unfinished run keeps running and billing on Apify: stop it.
         aborted = client.run(run.id).abort()
-        error = ScrapeFailedError(
+        raise ScrapeFailedError(
             f"Apify run {run.id} did not finish within {apify.wait_for_finish_secs} s "
             "and was aborted",
             clear_pending=True,
+            run=aborted,
         )
-        error.run = aborted  # type: ignore[attr-defined]
-        raise error
     if run.status in ("FAILED", "ABORTED"):
-        error = ScrapeFailedError(
+        raise ScrapeFailedError(
             f"Apify run {run.id} ended {run.status}: {run.status_message or 'no message'}",
             clear_pending=True,
+            run=run,
         )
-        error.run = run  # type: ignore[attr-defined]
-        raise error
 
     received_at = clock()
     jobs: dict[str, CanonicalJob] = {}
