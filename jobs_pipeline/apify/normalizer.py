@@ -33,6 +33,13 @@ SALARY_FIELDS = ("salary", "salaryInfo", "baseSalary")
 TRACKING_PARAMETERS = frozenset({"trackingid", "refid", "trk", "from", "fbclid", "gclid"})
 _RELATIVE_AGE = re.compile(r"(\d+)\+?\s*(minute|min|hour|hr|day|week|month)s?\b", re.IGNORECASE)
 _SALARY_NUMBER = re.compile(r"(\d[\d.,]*)\s*([kK])?")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+# Dots or commas followed by exactly three digits separate thousands ("80.000", "95,000").
+_THOUSANDS_SEPARATOR = re.compile(r"[.,](?=\d{3}(?:\D|$))")
+# Pay periods converted to a yearly figure: 40 hours a week, 52 weeks, 12 months.
+_PERIODS_PER_YEAR = (("hour", 2080), ("/hr", 2080), ("day", 260), ("week", 52), ("month", 12))
+# Salaries are stored as 32-bit integers; anything larger is not a real salary.
+MAX_SALARY = 2**31 - 1
 _CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "usd": "USD", "eur": "EUR", "gbp": "GBP"}
 
 
@@ -134,11 +141,12 @@ def parse_posted_at(value: Any, received_at: datetime) -> datetime | None:
         return None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        number = float(value)
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int | float):
         # Epoch milliseconds pass 1e11 in 1973, epoch seconds only in the year 5138.
-        seconds = number / 1000 if number > 1e11 else number
         try:
+            seconds = value / 1000 if value > 1e11 else float(value)
             return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
@@ -147,9 +155,12 @@ def parse_posted_at(value: Any, received_at: datetime) -> datetime | None:
     text = value.strip()
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         return _parse_relative_age(text, received_at)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        # A date at the edge of the calendar, such as 9999-12-31 in a negative offset.
+        return None
 
 
 def parse_salary(value: Any) -> tuple[int | None, int | None, str | None]:
@@ -157,18 +168,25 @@ def parse_salary(value: Any) -> tuple[int | None, int | None, str | None]:
     if isinstance(value, list):
         value = " - ".join(str(part) for part in value if part)
     if isinstance(value, dict):
-        low = _to_int(value.get("min") or value.get("minValue") or value.get("from"))
-        high = _to_int(value.get("max") or value.get("maxValue") or value.get("to"))
+        low = _salary(value.get("min") or value.get("minValue") or value.get("from"))
+        high = _salary(value.get("max") or value.get("maxValue") or value.get("to"))
         currency = value.get("currency") or value.get("currencyCode")
         return low, high or low, str(currency).upper()[:8] if currency else None
     if not isinstance(value, str) or not value.strip():
         return None, None, None
+    lowered = value.lower()
+    per_year = next((count for period, count in _PERIODS_PER_YEAR if period in lowered), 1)
     numbers = []
     for digits, thousands in _SALARY_NUMBER.findall(value):
-        number = _to_int(digits.replace(",", "").split(".")[0])
+        decimal = _THOUSANDS_SEPARATOR.sub("", digits).replace(",", ".").rstrip(".")
+        try:
+            amount = float(decimal) * (1000 if thousands else 1) * per_year
+        except ValueError:
+            continue
+        number = _salary(amount)
         if number is not None:
-            numbers.append(number * 1000 if thousands else number)
-    currency = next((code for sign, code in _CURRENCIES.items() if sign in value.lower()), None)
+            numbers.append(number)
+    currency = next((code for sign, code in _CURRENCIES.items() if sign in lowered), None)
     if not numbers:
         return None, None, currency
     return min(numbers), max(numbers), currency
@@ -297,8 +315,10 @@ def _parse_relative_age(text: str, received_at: datetime) -> datetime | None:
     return received_at - timedelta(days=amount * days_per_unit.get(unit, 1))
 
 
-def _to_int(value: Any) -> int | None:
+def _salary(value: Any) -> int | None:
+    """Return a salary as a positive integer that fits the column, or None."""
     try:
-        return int(float(value))
-    except (TypeError, ValueError):
+        number = int(float(value))
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if 0 < number <= MAX_SALARY else None

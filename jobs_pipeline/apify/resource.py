@@ -128,6 +128,13 @@ class ApifyResource(dg.ConfigurableResource):
             run_timeout=timedelta(seconds=overrides.run_timeout_secs or self.run_timeout_secs),
         )
 
+    @property
+    def display_url(self) -> str:
+        """Return the API URL the client uses, for error messages."""
+        if self.is_demo:
+            return "the local demo server"
+        return self.api_url or "https://api.apify.com"
+
     def redact(self, text: str) -> str:
         """Return text with the token replaced, for logs and stored error messages."""
         if self.token and self.token.strip():

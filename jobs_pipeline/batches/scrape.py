@@ -105,48 +105,8 @@ def _scrape_claimed(
         run = _start_or_resume(selected, engine, apify, log, started_at)
         fetched = _wait_and_read(selected, engine, apify, run, log, clock)
     except (ScrapeFailedError, *APIFY_ERRORS) as error:
-        message = apify.redact(describe_error(error))[:MAX_ERROR_LENGTH]
-        clear_pending = getattr(error, "clear_pending", False)
-        failed_run = getattr(error, "run", None) or run
-        record = store.BatchRecord(
-            criteria_set_id=selected.criteria_set_id,
-            dagster_run_id=dagster_run_id,
-            status="failed",
-            apify_run_id=getattr(failed_run, "id", None),
-            dataset_id=getattr(failed_run, "default_dataset_id", None),
-            started_at=started_at,
-            finished_at=clock(),
-            items_received=0,
-            items_rejected=0,
-            estimated_usd=selected.estimated_usd,
-            rejected_by_reason=None,
-            actual_usd=getattr(failed_run, "usage_total_usd", None),
-            compute_units=_compute_units(failed_run),
-            error=message,
-        )
-        criteria_ids = store.member_criteria_ids(engine, selected.criteria_set_id)
-        failures = _consecutive_failures(engine, selected.criteria_set_id) + 1
-        batch_id = store.store_failure(
-            engine, record, backoff=retry_backoff(failures, policy), clear_pending=clear_pending
-        )
-        log.error(
-            "Criteria set %s (criteria ids %s, Apify run %s) failed and will be retried: %s",
-            set_label,
-            list(criteria_ids),
-            record.apify_run_id,
-            message,
-        )
-        return BatchSummary(
-            selected.criteria_set_id,
-            selected.set_key,
-            "failed",
-            batch_id=batch_id,
-            apify_run_id=record.apify_run_id,
-            estimated_usd=selected.estimated_usd,
-            actual_usd=record.actual_usd,
-            compute_units=record.compute_units,
-            error=message,
-            criteria_ids=criteria_ids,
+        return _record_failure(
+            selected, engine, apify, policy, dagster_run_id, log, started_at, clock, error, run
         )
 
     status = {"TIMED-OUT": "partial"}.get(fetched.run.status, "succeeded")
@@ -168,9 +128,26 @@ def _scrape_claimed(
         actual_usd=fetched.run.usage_total_usd,
         compute_units=_compute_units(fetched.run),
     )
-    batch_id, jobs_new, jobs_updated = store.store_batch(
-        engine, record, fetched.jobs, retry_next_run=status != "succeeded"
-    )
+    try:
+        batch_id, jobs_new, jobs_updated = store.store_batch(engine, record, fetched.jobs)
+    except (sa.exc.DataError, sa.exc.IntegrityError) as error:
+        # The database refused a value of this dataset. Reading the same dataset again would
+        # fail the same way, so the recorded Apify run is dropped and the set retried later.
+        return _record_failure(
+            selected,
+            engine,
+            apify,
+            policy,
+            dagster_run_id,
+            log,
+            started_at,
+            clock,
+            ScrapeFailedError(
+                f"storing Apify run {fetched.run.id} failed: {error.orig}",
+                clear_pending=True,
+                run=fetched.run,
+            ),
+        )
     if items_rejected:
         log.warning(
             "Criteria set %s: rejected %d of %d items %s",
@@ -181,7 +158,7 @@ def _scrape_claimed(
         )
     if status != "succeeded":
         log.warning(
-            "Criteria set %s: Apify run %s ended %s with %d items; marked for retry",
+            "Criteria set %s: Apify run %s ended %s with %d items; retried at the next run",
             set_label,
             fetched.run.id,
             fetched.run.status,
@@ -215,6 +192,64 @@ def _scrape_claimed(
     )
 
 
+def _record_failure(
+    selected: SelectedSet,
+    engine: sa.Engine,
+    apify: ApifyResource,
+    policy: RefreshPolicyResource,
+    dagster_run_id: str,
+    log: dg.DagsterLogManager,
+    started_at: datetime,
+    clock: Callable[[], datetime],
+    error: Exception,
+    run: Any = None,
+) -> BatchSummary:
+    """Store a failed batch, mark the set for retry with backoff and log the failure."""
+    message = apify.redact(describe_error(error, apify))[:MAX_ERROR_LENGTH]
+    clear_pending = getattr(error, "clear_pending", False)
+    failed_run = getattr(error, "run", None) or run
+    record = store.BatchRecord(
+        criteria_set_id=selected.criteria_set_id,
+        dagster_run_id=dagster_run_id,
+        status="failed",
+        apify_run_id=getattr(failed_run, "id", None),
+        dataset_id=getattr(failed_run, "default_dataset_id", None),
+        started_at=started_at,
+        finished_at=clock(),
+        items_received=0,
+        items_rejected=0,
+        estimated_usd=selected.estimated_usd,
+        rejected_by_reason=None,
+        actual_usd=getattr(failed_run, "usage_total_usd", None),
+        compute_units=_compute_units(failed_run),
+        error=message,
+    )
+    criteria_ids = store.member_criteria_ids(engine, selected.criteria_set_id)
+    failures = _consecutive_failures(engine, selected.criteria_set_id) + 1
+    batch_id = store.store_failure(
+        engine, record, backoff=retry_backoff(failures, policy), clear_pending=clear_pending
+    )
+    log.error(
+        "Criteria set %s (criteria ids %s, Apify run %s) failed and will be retried: %s",
+        selected.set_key[:16],
+        list(criteria_ids),
+        record.apify_run_id,
+        message,
+    )
+    return BatchSummary(
+        selected.criteria_set_id,
+        selected.set_key,
+        "failed",
+        batch_id=batch_id,
+        apify_run_id=record.apify_run_id,
+        estimated_usd=selected.estimated_usd,
+        actual_usd=record.actual_usd,
+        compute_units=record.compute_units,
+        error=message,
+        criteria_ids=criteria_ids,
+    )
+
+
 def _start_or_resume(
     selected: SelectedSet,
     engine: sa.Engine,
@@ -244,6 +279,8 @@ def _start_or_resume(
     run_input = settings.adapter.build_input(
         selected.canonical, max_items=settings.max_items, since_last_success=since_last_success
     )
+    # TODO: apify-client retries a start that timed out or got HTTP 5xx, and Apify has no
+    # idempotency key, so a retried start can launch and bill a second run that is never read.
     run = client.actor(settings.actor_id).start(
         run_input=run_input,
         max_items=settings.max_items,
@@ -254,7 +291,7 @@ def _start_or_resume(
         engine, selected.criteria_set_id, run.id, run.default_dataset_id, run.started_at
     )
     log.info(
-        "Criteria set %s (%d members, %s): started Apify run %s of actor %s",
+        "Criteria set %s (members: %d, %s): started Apify run %s of actor %s",
         selected.set_key[:16],
         selected.member_count,
         selected.reason,
@@ -308,17 +345,26 @@ def _wait_and_read(
         except RejectedItemError as error:
             rejected[error.reason] = rejected.get(error.reason, 0) + 1
             continue
+        except (ValueError, TypeError, OverflowError):
+            # A field of a shape no known actor emits: skip the item, keep the batch.
+            rejected["invalid_value"] = rejected.get("invalid_value", 0) + 1
+            continue
         jobs[job.external_id] = _newest(jobs.get(job.external_id), job)
     return _Fetched(run, list(jobs.values()), items_received, rejected)
 
 
-def describe_error(error: Exception) -> str:
-    """Return a one-line description of a scrape error, with the HTTP status and attempts."""
+def describe_error(error: Exception, apify: ApifyResource) -> str:
+    """Return a one-line description of a scrape error, with the HTTP status and attempts.
+
+    Transport errors name the API URL, so a wrong APIFY_API_URL is told apart from an outage.
+    """
     if isinstance(error, ApifyApiError):
         return (
             f"{type(error).__name__}: HTTP {error.status_code} on {error.http_method} after "
             f"{error.attempt} attempts: {error.message}"
         )
+    if isinstance(error, impit.HTTPError):
+        return f"{type(error).__name__}: {error} (Apify API at {apify.display_url})"
     return f"{type(error).__name__}: {error}"
 
 

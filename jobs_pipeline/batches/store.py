@@ -145,15 +145,23 @@ def member_criteria_ids(engine: sa.Engine, criteria_set_id: int) -> tuple[int, .
 
 
 def store_batch(
-    engine: sa.Engine, record: BatchRecord, jobs: list[CanonicalJob], *, retry_next_run: bool
+    engine: sa.Engine, record: BatchRecord, jobs: list[CanonicalJob]
 ) -> tuple[int, int, int]:
     """Upsert the jobs and write the batch row in one transaction.
 
-    Also clears the set's pending run and records the outcome on the set: a full success resets
-    its failure count, while a partial or empty batch stays marked for retry. Returns the batch
-    id and the numbers of new and updated jobs.
+    Also clears the set's pending run and records the outcome on the set. A success resets its
+    failure count. A partial batch stays marked for retry. An empty batch is retried at the next
+    run once; a second empty batch in a row counts as a success, because a search with no new
+    postings is normal and must not take a slot of every run. Returns the batch id and the
+    numbers of new and updated jobs.
     """
     with engine.begin() as connection:
+        previous_status = connection.execute(
+            sa.select(JobBatch.status)
+            .where(JobBatch.criteria_set_id == record.criteria_set_id)
+            .order_by(JobBatch.id.desc())
+            .limit(1)
+        ).scalar()
         batch_id = connection.execute(
             sa.insert(JobBatch).values(**_batch_values(record)).returning(JobBatch.id)
         ).scalar_one()
@@ -173,7 +181,10 @@ def store_batch(
             "pending_dataset_id": None,
             "pending_started_at": None,
         }
-        if retry_next_run:
+        retry = record.status == "partial" or (
+            record.status == "empty" and previous_status != "empty"
+        )
+        if retry:
             outcome.update(retry_requested=True, next_attempt_at=None)
         else:
             outcome.update(

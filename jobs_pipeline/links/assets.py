@@ -15,6 +15,13 @@ from jobs_pipeline.observability.run_facts import (
 from jobs_pipeline.summaries import BatchesSummary, EligibleCriteriaSummary
 
 
+def run_status(*, errors: int, all_failed: bool) -> str:
+    """Return the `ingestion_runs.status` of a finished run."""
+    if all_failed:
+        return "failed"
+    return "some_sets_failed" if errors else "succeeded"
+
+
 @dg.asset(group_name="ingestion", kinds={"sql"})
 def user_job_links(
     context: dg.AssetExecutionContext,
@@ -57,10 +64,13 @@ def user_job_links(
         for batch in scraped_job_batches.batches
         if batch.status == "failed"
     ]
+    # Every selected set failing points at something shared (a wrong APIFY_API_URL or token,
+    # an Apify outage), so the run turns red instead of reporting success.
+    all_failed = bool(errors) and scraped_job_batches.succeeded == 0
     update_run(
         engine,
         ingestion_run_id(context.run),
-        status="failed_sets" if errors else "succeeded",
+        status=run_status(errors=len(errors), all_failed=all_failed),
         finished_at=datetime.now(UTC),
         sets_succeeded=scraped_job_batches.succeeded,
         sets_failed=scraped_job_batches.failed,
@@ -76,16 +86,24 @@ def user_job_links(
     facts = run_metadata(run)
     context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("user_job_links"), metadata=facts))
     context.log.info(
-        "Ingestion run finished: %d sets processed (%d failed), %d jobs received, %d new, "
-        "%d links created; estimated %.4f USD, Apify reported %.4f USD",
-        run.sets_succeeded + run.sets_failed,
+        "Ingestion run finished: %d sets stored, %d failed, %d skipped as claimed by another "
+        "run; %d jobs received, %d new; %d links created; estimated %.4f USD, Apify reported "
+        "%.4f USD",
+        run.sets_succeeded,
         run.sets_failed,
+        sum(batch.status == "skipped" for batch in scraped_job_batches.batches),
         run.jobs_received,
         run.jobs_new,
         run.links_created,
         run.estimated_usd,
         run.actual_usd,
     )
+    if all_failed:
+        raise dg.Failure(
+            description=f"All {len(errors)} criteria sets failed; the first error was: "
+            f"{errors[0]['error']}",
+            metadata={"sets_failed": dg.MetadataValue.int(len(errors))},
+        )
     return dg.MaterializeResult(
         metadata={
             "links_created": dg.MetadataValue.int(links_created),

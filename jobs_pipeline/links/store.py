@@ -16,6 +16,7 @@ from jobs_pipeline.database.models import (
     User,
     UserJob,
 )
+from jobs_pipeline.database.sql import days_before
 from jobs_pipeline.database.upsert import insert_ignore
 
 LINKABLE_BATCH_STATUSES = ("succeeded", "partial")
@@ -56,8 +57,9 @@ def link_new_members(
 def _member_job_pairs(activity_cutoff: datetime, now: datetime) -> sa.Select:
     """Select (user, job, criteria, time) for every eligible member and its set's batch jobs.
 
-    A member's own filters that the actor cannot search by apply here: a job whose known
-    maximum salary is below the member's `min_salary` is left out.
+    Filters the actor cannot apply exactly are applied here: a job whose known maximum salary
+    is below the member's `min_salary` is left out, and so is a job posted before the member's
+    `posted_within_days` window, which an actor may only approximate with a wider filter.
     """
     return (
         sa.select(
@@ -78,6 +80,14 @@ def _member_job_pairs(activity_cutoff: datetime, now: datetime) -> sa.Select:
                 JobCriteria.min_salary.is_(None),
                 Job.salary_max.is_(None),
                 Job.salary_max >= JobCriteria.min_salary,
+            ),
+            sa.or_(
+                JobCriteria.posted_within_days.is_(None),
+                Job.posted_at.is_(None),
+                Job.posted_at
+                >= days_before(
+                    sa.literal(now, UserJob.created_at.type), JobCriteria.posted_within_days
+                ),
             ),
         )
     )

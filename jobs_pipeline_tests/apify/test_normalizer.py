@@ -142,3 +142,27 @@ def test_unreadable_items_rejected(item, reason):
     with pytest.raises(RejectedItemError) as caught:
         normalize(item, max_item_bytes=1000)
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10**400, 1e300, float("nan"), "²", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00+01:00"],
+)
+def test_extreme_dates_read_as_unknown(value):
+    assert parse_posted_at(value, RECEIVED_AT) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("€80.000 - €95.000", (80000, 95000, "EUR")),
+        ("60.000,00 €", (60000, 60000, "EUR")),
+        ("$50 - $60 per hour", (104000, 124800, "USD")),
+        ("£3,000 a month", (36000, 36000, "GBP")),
+        ("1.5k", (1500, 1500, None)),
+        ("$100000000000000000000", (None, None, "USD")),
+        ({"min": 10**30}, (None, None, None)),
+    ],
+)
+def test_salary_separators_periods_and_bounds(value, expected):
+    assert parse_salary(value) == expected

@@ -119,7 +119,7 @@ def test_no_starvation_and_no_paused_scrape(engine):
                 backoff = retry_backoff(item.state.consecutive_failures + 1, policy)
                 store.store_failure(engine, record, backoff=backoff, clear_pending=True)
             else:
-                store.store_batch(engine, record, [], retry_next_run=False)
+                store.store_batch(engine, record, [])
             scraped_total += 1
 
     assert scraped_total > RUNS * CAP // 2

@@ -51,7 +51,8 @@ def test_server_error_fails_set(run_ingest, engine, apify_server, now):
     add_candidate(engine, "Python developer", now=now)
     apify_server.add_fault("http_500")
 
-    run_ingest()
+    # Its only set failed, so the run itself fails too.
+    assert not run_ingest(raise_on_error=False).success
 
     criteria_set = only_set(engine)
     assert criteria_set.retry_requested is True
@@ -64,9 +65,9 @@ def test_hanging_run_aborted(run_ingest, engine, apify_server, instance, now):
     add_candidate(engine, "Python developer", now=now)
     apify_server.add_fault("hang")
 
-    result = run_ingest(apify_options={"wait_for_finish_secs": 1})
+    result = run_ingest(raise_on_error=False, apify_options={"wait_for_finish_secs": 1})
 
-    assert result.success
+    assert not result.success
     [run] = apify_server.runs
     assert run.status == "ABORTED"
     [batch] = batches(engine)
@@ -83,7 +84,7 @@ def test_failed_run_fails_set(run_ingest, engine, apify_server, now):
     add_candidate(engine, "Python developer", now=now)
     apify_server.add_fault("failed")
 
-    run_ingest()
+    run_ingest(raise_on_error=False)
 
     [batch] = batches(engine)
     assert batch.status == "failed"
@@ -185,7 +186,7 @@ def test_token_absent_from_logs_and_events(run_ingest, engine, apify_server, ins
     add_candidate(engine, "Python developer", now=now)
     apify_server.add_fault("http_500_echo_token")
 
-    result = run_ingest()
+    result = run_ingest(raise_on_error=False)
 
     everything = " ".join(str(entry) for entry in instance.all_logs(result.run_id))
     assert "Authorization" in everything

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -122,7 +124,7 @@ def test_failing_set_marked_for_retry(run_ingest, engine, apify_server, now):
     assert sets["python developer"].retry_requested is False
     assert sorted(batch.status for batch in batches) == ["failed", "succeeded", "succeeded"]
     run = ingestion_run(engine)
-    assert run.status == "failed_sets"
+    assert run.status == "some_sets_failed"
     assert run.sets_succeeded == 2
     assert run.sets_failed == 1
     assert run.errors[0]["criteria ids"] == [broken_criteria]
@@ -132,7 +134,7 @@ def test_failing_set_marked_for_retry(run_ingest, engine, apify_server, now):
 def test_failed_set_retried_next_run(run_ingest, engine, apify_server, now):
     user, _ = add_candidate(engine, "Broken search", now=now)
     apify_server.add_fault("http_500", match="broken search", times=3)
-    run_ingest()
+    run_ingest(raise_on_error=False)
     assert not linked_job_ids(engine, user)
 
     result = run_ingest()
@@ -149,7 +151,7 @@ def test_token_never_stored_in_errors(run_ingest, engine, apify_server, now):
     add_candidate(engine, "Echo search", now=now)
     apify_server.add_fault("http_500_echo_token", match="echo search")
 
-    run_ingest()
+    run_ingest(raise_on_error=False)
 
     with engine.connect() as connection:
         stored = " ".join(
@@ -263,3 +265,45 @@ def test_indeed_source_scraped(run_ingest, engine, apify_server, now):
         sources = set(connection.execute(sa.text("SELECT DISTINCT source FROM jobs")).scalars())
     assert sources == {"indeed"}
     assert linked_job_ids(engine, user)
+
+
+def test_posted_within_days_filters_links(run_ingest, engine, now):
+    # Indeed's widest date filter is 14 days, so a 20-day window is applied when linking.
+    user, _ = add_candidate(
+        engine, "Data engineer", now=now, source="indeed", posted_within_days=20
+    )
+
+    run_ingest()
+
+    with engine.connect() as connection:
+        posted = (
+            connection.execute(
+                sa.text(
+                    "SELECT jobs.posted_at FROM jobs JOIN user_jobs ON user_jobs.job_id = jobs.id "
+                    "WHERE user_jobs.user_id = :user"
+                ),
+                {"user": user},
+            )
+            .scalars()
+            .all()
+        )
+        stored = connection.execute(sa.text("SELECT count(*) FROM jobs")).scalar_one()
+    assert 0 < len(posted) < stored
+    oldest = min(
+        value if isinstance(value, datetime) else datetime.fromisoformat(value) for value in posted
+    )
+    assert oldest.replace(tzinfo=UTC) >= now - timedelta(days=20, hours=1)
+
+
+def test_all_sets_failing_fails_run(run_ingest, engine, apify_server, now):
+    add_candidate(engine, "Python developer", now=now)
+    add_candidate(engine, "Data engineer", now=now)
+    apify_server.add_fault("http_500")
+
+    result = run_ingest(raise_on_error=False)
+
+    assert not result.success
+    run = ingestion_run(engine)
+    assert run.status == "failed"
+    assert run.sets_failed == 2
+    assert run.finished_at is not None
