@@ -6,6 +6,7 @@ import dagster as dg
 
 from jobs_pipeline.apify.resource import ActorSettings, ApifyResource
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
+from jobs_pipeline.database.io_manager import AppDatabaseIOManager
 from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.settings import env_float, env_int, env_text
 
@@ -17,11 +18,13 @@ def _secret(name: str) -> dg.EnvVar | None:
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Return the resources, reading settings and secret names from the environment."""
+    app_database = AppDatabaseResource(
+        url=_secret("APP_DATABASE_URL"),
+        pool_size=env_int("APP_DATABASE_POOL_SIZE", 10, minimum=1),
+    )
     return {
-        "app_database": AppDatabaseResource(
-            url=_secret("APP_DATABASE_URL"),
-            pool_size=env_int("APP_DATABASE_POOL_SIZE", 10, minimum=1),
-        ),
+        "app_database": app_database,
+        "io_manager": AppDatabaseIOManager(app_database=app_database),
         "apify": ApifyResource(
             token=_secret("APIFY_TOKEN"),
             api_url=env_text("APIFY_API_URL"),

@@ -212,3 +212,44 @@ def test_killed_run_resumes_without_new_actor_run(tmp_path, database_url, apify_
     assert "resuming Apify run" in result.stderr + result.stdout
     with engine.connect() as connection:
         assert connection.execute(sa.select(CriteriaSet.pending_apify_run_id)).scalar_one() is None
+
+
+def test_concurrent_executions_keep_their_own_facts(tmp_path, database_url, apify_server, now):
+    env = clean_env(
+        tmp_path, APP_DATABASE_URL=database_url, APIFY_TOKEN=TOKEN, APIFY_API_URL=apify_server.url
+    )
+    assert run_command([str(BIN / "jobs-pipeline"), "db", "upgrade"], env, tmp_path).returncode == 0
+    engine = engines.get_engine(engines.normalize_url(database_url))
+    for keywords in ("Python", "Go", "Rust", "Java", "Kotlin", "Scala"):
+        add_candidate(engine, f"{keywords} developer", now=now)
+    # Create the local instance's storage first: two processes creating it at once collide
+    # inside Dagster's own SQLite storage, which a real deployment never starts empty.
+    warm_up = "import dagster as dg; dg.DagsterInstance.get().get_runs(limit=1)"
+    assert run_command([sys.executable, "-c", warm_up], env, tmp_path).returncode == 0
+    # Slow actor runs keep both executions busy at the same time.
+    apify_server.latency_seconds = 2.0
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "jobs_pipeline", "-j", "ingest_jobs"]
+    processes = [
+        subprocess.Popen(
+            command,
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    errors = [process.communicate(timeout=600)[1] for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], "\n".join(
+        line for error in errors for line in error.splitlines() if "Error" in line
+    )[-3000:]
+    with engine.connect() as connection:
+        facts = connection.execute(
+            sa.text("SELECT sets_succeeded, links_created FROM ingestion_runs")
+        ).all()
+        links = connection.execute(sa.text("SELECT count(*) FROM user_jobs")).scalar_one()
+    assert len(apify_server.runs) == 6
+    assert sum(row.sets_succeeded for row in facts) == 6
+    assert sum(row.links_created for row in facts) == links

@@ -232,3 +232,14 @@ class IngestionRun(Base):
     estimated_usd: Mapped[float] = mapped_column(default=0.0)
     actual_usd: Mapped[float] = mapped_column(default=0.0)
     errors: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+
+
+class StepOutput(Base):
+    """A pickled step summary of one run, so steps on different hosts can read each other's."""
+
+    __tablename__ = "step_outputs"
+
+    # Dagster's output identifier joined with "/": run id, step key, output name, mapping key.
+    key: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)
