@@ -17,7 +17,9 @@ REPORT_COLUMNS = (
     "status",
     "started_at",
     "sets_selected",
+    "sets_succeeded",
     "sets_failed",
+    "sets_deferred",
     "jobs_received",
     "jobs_new",
     "links_created",
@@ -89,7 +91,8 @@ def render_report(engine: sa.Engine, run_count: int) -> str:
         [
             f"App database: {engines.safe_url(engine.url)}",
             pd.DataFrame(counts, columns=["table", "rows"]).to_markdown(index=False),
-            "Latest ingestion runs:",
+            "Latest ingestion runs (status: running, succeeded, some_sets_failed or failed; "
+            "a run that stays running after its process died was interrupted):",
             runs_table.to_markdown(index=False) if len(runs_table) else "(none yet)",
         ]
     )

@@ -44,7 +44,7 @@ def new_criteria_sensor(
     except SchemaOutOfDateError as error:
         return dg.SkipReason(str(error))
     now = datetime.now(UTC)
-    since = datetime.fromisoformat(context.cursor) if context.cursor else EPOCH
+    since, since_id = _read_cursor(context.cursor)
     cutoff = now - timedelta(days=refresh_policy.pause_after_inactive_days)
     stale_before = now - timedelta(hours=refresh_policy.warm_interval_hours)
     query = (
@@ -62,7 +62,11 @@ def new_criteria_sensor(
         .outerjoin(CriteriaSet, CriteriaSet.id == CriteriaSetMember.criteria_set_id)
         .where(
             eligible_criteria_filter(cutoff),
-            JobCriteria.updated_at > since,
+            # (updated_at, id) order, so criteria sharing one timestamp are all read in turn.
+            sa.or_(
+                JobCriteria.updated_at > since,
+                sa.and_(JobCriteria.updated_at == since, JobCriteria.id > since_id),
+            ),
             sa.or_(
                 CriteriaSetMember.criteria_id.is_(None),
                 CriteriaSetMember.keyed_at < JobCriteria.updated_at,
@@ -91,7 +95,7 @@ def new_criteria_sensor(
             context.log.warning("Skipping criteria %d: %s", row.id, error)
             continue
         set_keys.add(canonical.set_key)
-    cursor = rows[-1].updated_at.isoformat()
+    cursor = f"{rows[-1].updated_at.isoformat()}|{rows[-1].id}"
     if not set_keys:
         return dg.SensorResult(skip_reason="New criteria are all unsearchable", cursor=cursor)
     keys = sorted(set_keys)
@@ -109,3 +113,11 @@ def new_criteria_sensor(
         ],
         cursor=cursor,
     )
+
+
+def _read_cursor(cursor: str | None) -> tuple[datetime, int]:
+    """Return the (updated_at, criteria id) position that a cursor stores."""
+    if not cursor:
+        return EPOCH, 0
+    moment, _, criteria_id = cursor.partition("|")
+    return datetime.fromisoformat(moment), int(criteria_id or 0)

@@ -81,10 +81,16 @@ def key_eligible_criteria(
                 )
             except InvalidCriteriaError as error:
                 rejected.append(RejectedCriteria(row.id, str(error)))
-                log.warning("Skipping criteria %d: %s", row.id, error)
+                if len(rejected) <= MAX_REJECTED_REPORTED:
+                    log.warning("Skipping criteria %d: %s", row.id, error)
                 continue
             members.append((row.id, canonical.set_key, canonical.source, canonical.key_fields()))
         keyed += _store_members(engine, members, now)
+    if len(rejected) > MAX_REJECTED_REPORTED:
+        log.warning(
+            "Skipping %d more unsearchable criteria; the criteria_rejected count has them all",
+            len(rejected) - MAX_REJECTED_REPORTED,
+        )
     if rejected:
         _forget_members(engine, [r.criteria_id for r in rejected])
     return keyed, rejected

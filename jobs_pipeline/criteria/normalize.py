@@ -20,6 +20,9 @@ MAX_KEYWORDS_LENGTH = 200
 MAX_LOCATION_LENGTH = 200
 MAX_POSTED_WITHIN_DAYS = 365
 _ALLOWED_CONTROL_CHARACTERS = frozenset("\t\n\r")
+# Invisible characters that copy and paste brings along; they would split identical searches.
+# The zero-width joiner stays, because emoji sequences need it.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u2060\ufeff\u00ad"))
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -58,11 +61,17 @@ def canonical_text(value: str | None, *, field: str, max_length: int) -> str:
     """
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", value)
+    text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     for character in text:
-        if unicodedata.category(character) == "Cc" and character not in _ALLOWED_CONTROL_CHARACTERS:
+        category = unicodedata.category(character)
+        if category == "Cc" and character not in _ALLOWED_CONTROL_CHARACTERS:
             raise InvalidCriteriaError(
                 f"{field} contains the control character U+{ord(character):04X}: "
+                "remove it in the web app"
+            )
+        if category in ("Cn", "Cs"):
+            raise InvalidCriteriaError(
+                f"{field} contains U+{ord(character):04X}, which is not a character: "
                 "remove it in the web app"
             )
     text = _WHITESPACE.sub(" ", text.casefold()).strip()

@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 APP_DATABASE_URL_ENV = "APP_DATABASE_URL"
 DATA_DIR_ENV = "JOBS_PIPELINE_DATA_DIR"
 UPGRADE_COMMAND = "jobs-pipeline db upgrade"
+SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 _engines: dict[str, sa.Engine] = {}
@@ -52,13 +53,18 @@ def normalize_url(url: str) -> sa.URL:
     """
     try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         raise ValueError(
             f"{APP_DATABASE_URL_ENV} is not a valid SQLAlchemy URL: use a form such as "
             "postgresql://user:password@host:5432/dbname or sqlite:////absolute/path/app.db"
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ValueError(
+            f"{APP_DATABASE_URL_ENV} names the database {parsed.get_backend_name()!r}, which is "
+            "not supported: use PostgreSQL (postgresql://...) or SQLite (sqlite:///...)"
+        )
     return parsed
 
 

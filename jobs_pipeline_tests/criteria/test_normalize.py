@@ -89,3 +89,16 @@ def test_non_latin_text_kept():
 def test_unsearchable_criteria_rejected(overrides, message):
     with pytest.raises(InvalidCriteriaError, match=re.escape(message)):
         criteria(**overrides)
+
+
+def test_invisible_characters_ignored():
+    assert criteria(keywords="python\u200b developer\ufeff").set_key == criteria().set_key
+
+
+def test_emoji_joiner_kept():
+    assert criteria(keywords="👩\u200d💻 developer").keywords == ("👩\u200d💻 developer",)
+
+
+def test_noncharacter_rejected():
+    with pytest.raises(InvalidCriteriaError, match=re.escape("U+FFFF")):
+        criteria(keywords="python\uffff")

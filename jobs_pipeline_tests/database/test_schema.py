@@ -81,3 +81,15 @@ def test_invalid_url_message_hides_value():
     with pytest.raises(ValueError, match="not a valid SQLAlchemy URL") as caught:
         engines.normalize_url("hunter2 is my password")
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://u@host:notaport/db", "not a valid SQLAlchemy URL"),
+        ("mysql://u@127.0.0.1/db", "'mysql', which is not supported"),
+    ],
+)
+def test_unusable_url_named(url, message):
+    with pytest.raises(ValueError, match=message):
+        engines.normalize_url(url)

@@ -149,3 +149,21 @@ def test_new_set_scraped_by_requested_run(run_ingest, database_url, engine, apif
         "go developer",
         "rust developer",
     }
+
+
+def test_shared_timestamp_read_in_pages(database_url, engine, now, monkeypatch):
+    monkeypatch.setattr("jobs_pipeline.sensors.MAX_NEW_CRITERIA_PER_TICK", 2)
+    for keywords in ("Python", "Go", "Rust", "Java", "Scala"):
+        add_candidate(engine, keywords, now=now)
+
+    requested, cursor = set(), None
+    for _ in range(5):
+        result = evaluate(database_url, cursor=cursor)
+        if isinstance(result, dg.SkipReason):
+            break
+        requested.update(requested_keys(result))
+        cursor = result.cursor
+
+    assert requested == {
+        set_key(keywords.lower()) for keywords in ("Python", "Go", "Rust", "Java", "Scala")
+    }
