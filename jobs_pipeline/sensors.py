@@ -7,7 +7,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from jobs_pipeline.criteria.eligibility import eligible_criteria_filter
-from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize
+from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
 from jobs_pipeline.database.engine import SchemaOutOfDateError, check_schema
 from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria, User
@@ -84,13 +84,7 @@ def new_criteria_sensor(
     set_keys = set()
     for row in rows:
         try:
-            canonical = canonicalize(
-                keywords=row.keywords,
-                location=row.location,
-                remote=row.remote,
-                source=row.source,
-                posted_within_days=row.posted_within_days,
-            )
+            canonical = canonicalize_row(row)
         except InvalidCriteriaError as error:
             context.log.warning("Skipping criteria %d: %s", row.id, error)
             continue

@@ -10,7 +10,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from dagster import get_dagster_logger
 
-from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize
+from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row
 from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria, User
 from jobs_pipeline.database.upsert import insert_ignore, upsert
 from jobs_pipeline.summaries import RejectedCriteria
@@ -72,13 +72,7 @@ def key_eligible_criteria(
         members: list[tuple[int, str, str, dict]] = []
         for row in page:
             try:
-                canonical = canonicalize(
-                    keywords=row.keywords,
-                    location=row.location,
-                    remote=row.remote,
-                    source=row.source,
-                    posted_within_days=row.posted_within_days,
-                )
+                canonical = canonicalize_row(row)
             except InvalidCriteriaError as error:
                 rejected.append(RejectedCriteria(row.id, str(error)))
                 if len(rejected) <= MAX_REJECTED_REPORTED:

@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from jobs_pipeline.apify.adapters import ADAPTERS, get_adapter
 from jobs_pipeline.database.models import REMOTE_MODES
@@ -125,3 +126,15 @@ def canonicalize(
         remote=canonical_remote,
         posted_within_days=posted_within_days,
     )
+
+
+SEARCH_COLUMNS = ("keywords", "location", "remote", "source", "posted_within_days")
+
+
+def canonicalize_row(row: Any) -> CanonicalCriteria:
+    """Canonicalise a `job_criteria` row, or any object with its search columns as attributes.
+
+    Raises:
+        InvalidCriteriaError: naming the field, the problem and the fix.
+    """
+    return canonicalize(**{column: getattr(row, column) for column in SEARCH_COLUMNS})

@@ -6,7 +6,7 @@ import logging
 
 import sqlalchemy as sa
 
-from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize
+from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row
 from jobs_pipeline.database import engine as engines
 from jobs_pipeline.database.models import JobCriteria
 
@@ -90,13 +90,7 @@ class CriteriaLookup:
                 "activate it in the web app first."
             )
         try:
-            canonical = canonicalize(
-                keywords=row.keywords,
-                location=row.location,
-                remote=row.remote,
-                source=row.source,
-                posted_within_days=row.posted_within_days,
-            )
+            canonical = canonicalize_row(row)
         except InvalidCriteriaError as error:
             raise CriteriaNotRefreshableError(
                 f"Criteria {criteria_id} cannot be searched: {error}."
