@@ -37,5 +37,8 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             max_sets_per_run=env_int("INGEST_MAX_SETS_PER_RUN", 10, minimum=1),
             pause_after_inactive_days=env_int("INGEST_PAUSE_AFTER_INACTIVE_DAYS", 7, minimum=1),
             max_estimated_usd_per_run=env_float("INGEST_MAX_USD_PER_RUN"),
+            hot_window_hours=env_int("INGEST_HOT_WINDOW_HOURS", 24, minimum=1),
+            hot_interval_hours=env_float("INGEST_HOT_INTERVAL_HOURS", 4),
+            warm_interval_hours=env_float("INGEST_WARM_INTERVAL_HOURS", 6),
         ),
     }

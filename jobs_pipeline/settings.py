@@ -66,11 +66,11 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return number
 
 
-def env_float(name: str) -> float | None:
-    """Return a non-negative decimal variable, or None when it is unset."""
+def env_float(name: str, default: float | None = None) -> float | None:
+    """Return a non-negative decimal variable, or the default when it is unset."""
     value = env_text(name)
     if value is None:
-        return None
+        return default
     try:
         number = float(value)
     except ValueError:

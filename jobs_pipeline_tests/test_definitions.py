@@ -162,3 +162,22 @@ def test_bare_dagster_postgres_url_rejected_quietly():
     assert result.returncode != 0
     assert "postgresql+psycopg2://" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_policy_from_environment():
+    code = (
+        "from jobs_pipeline.resources import build_resources; p = build_resources()"
+        "['refresh_policy']; print(p.hot_interval_hours, p.warm_interval_hours, "
+        "p.hot_window_hours, p.pause_after_inactive_days)"
+    )
+    import os
+
+    env = {
+        **os.environ,
+        "INGEST_HOT_INTERVAL_HOURS": "2",
+        "INGEST_WARM_INTERVAL_HOURS": "8.5",
+        "INGEST_HOT_WINDOW_HOURS": "12",
+        "INGEST_PAUSE_AFTER_INACTIVE_DAYS": "3",
+    }
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.stdout.split() == ["2.0", "8.5", "12", "3"]
