@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg2
@@ -35,13 +36,9 @@ def _postgres_admin() -> psycopg2.extensions.connection:
     return connection
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """Yield the URL of an empty app database of each kind, dropped after the test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        engines.dispose_engines()
-        return
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, and drop it afterwards."""
     admin = _postgres_admin()
     name = f"jobs_pipeline_test_{uuid.uuid4().hex[:12]}"
     with admin.cursor() as cursor:
@@ -54,6 +51,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """Yield the URL of an empty app database of each kind, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        engines.dispose_engines()
+        return
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """Yield the URL of an empty PostgreSQL database, for tests that need PostgreSQL itself."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -32,10 +32,8 @@ def test_local_instance_limits(tmp_path, monkeypatch):
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 5
 
 
-def test_production_instance_on_postgres(tmp_path, database_url, monkeypatch):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the production instance keeps Dagster's storage in PostgreSQL only")
-    driver_url = database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+def test_production_instance_on_postgres(tmp_path, postgres_url, monkeypatch):
+    driver_url = postgres_url.replace("postgresql://", "postgresql+psycopg2://", 1)
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", driver_url)
     with load_instance(tmp_path, PROJECT_ROOT / "deploy" / "dagster.yaml") as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
