@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_EXTERNAL_ID_LENGTH = 200
+MAX_ITEM_DEPTH = 50
 DEFAULT_MAX_DESCRIPTION_CHARS = 20_000
 DEFAULT_MAX_ITEM_BYTES = 1_000_000
 
@@ -86,7 +88,7 @@ def normalize_item(
     """
     if not isinstance(item, dict):
         raise RejectedItemError("not_an_object", type(item).__name__)
-    item = _strip_nul(item)
+    item = _clean_value(item)
     size = len(json.dumps(item, ensure_ascii=False, default=str).encode("utf-8"))
     if size > max_item_bytes:
         raise RejectedItemError("too_large", f"{size} bytes, limit {max_item_bytes}")
@@ -136,7 +138,18 @@ def canonical_url(url: str) -> str:
 
 
 def parse_posted_at(value: Any, received_at: datetime) -> datetime | None:
-    """Parse an ISO date or datetime, epoch seconds or milliseconds, or relative text."""
+    """Parse an ISO date or datetime, epoch seconds or milliseconds, or relative text.
+
+    Returns None for a value it cannot read or that lies outside the calendar, so one bad
+    date never costs the rest of the posting.
+    """
+    try:
+        return _parse_posted_at(value, received_at)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_posted_at(value: Any, received_at: datetime) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -226,14 +239,26 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
-def _strip_nul(value: Any) -> Any:
-    # PostgreSQL text and JSONB reject NUL characters.
+def _clean_value(value: Any, depth: int = 0) -> Any:
+    """Return a copy that PostgreSQL's json and text types accept.
+
+    NUL characters are dropped and NaN or infinite numbers become None, because PostgreSQL
+    rejects both. Nesting deeper than MAX_ITEM_DEPTH is rejected before Python's recursion
+    limit is near.
+    """
+    if depth > MAX_ITEM_DEPTH:
+        raise RejectedItemError("too_deep", f"nested more than {MAX_ITEM_DEPTH} levels")
     if isinstance(value, str):
         return value.replace("\x00", "")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
-        return {_strip_nul(key): _strip_nul(inner) for key, inner in value.items()}
+        return {
+            _clean_value(str(key), depth + 1): _clean_value(inner, depth + 1)
+            for key, inner in value.items()
+        }
     if isinstance(value, list):
-        return [_strip_nul(inner) for inner in value]
+        return [_clean_value(inner, depth + 1) for inner in value]
     return value
 
 

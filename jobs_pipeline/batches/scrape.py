@@ -338,18 +338,26 @@ def _wait_and_read(
     rejected: dict[str, int] = {}
     items_received = 0
     # Iterate instead of trusting itemCount, which can lag right after a run ends.
-    for item in client.dataset(run.default_dataset_id).iterate_items():
-        items_received += 1
-        try:
-            job = normalize_item(item, source=selected.source, received_at=received_at)
-        except RejectedItemError as error:
-            rejected[error.reason] = rejected.get(error.reason, 0) + 1
-            continue
-        except (ValueError, TypeError, OverflowError):
-            # A field of a shape no known actor emits: skip the item, keep the batch.
-            rejected["invalid_value"] = rejected.get("invalid_value", 0) + 1
-            continue
-        jobs[job.external_id] = _newest(jobs.get(job.external_id), job)
+    try:
+        for item in client.dataset(run.default_dataset_id).iterate_items():
+            items_received += 1
+            try:
+                job = normalize_item(item, source=selected.source, received_at=received_at)
+            except RejectedItemError as error:
+                rejected[error.reason] = rejected.get(error.reason, 0) + 1
+                continue
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                # A field of a shape no known actor emits: skip the item, keep the batch.
+                rejected["invalid_value"] = rejected.get("invalid_value", 0) + 1
+                continue
+            jobs[job.external_id] = _newest(jobs.get(job.external_id), job)
+    except RecursionError:
+        # A page nested too deeply for the JSON decoder: this dataset can never be read.
+        raise ScrapeFailedError(
+            f"the dataset of Apify run {run.id} contains items nested too deeply to decode",
+            clear_pending=True,
+            run=run,
+        ) from None
     return _Fetched(run, list(jobs.values()), items_received, rejected)
 
 

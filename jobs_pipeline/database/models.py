@@ -7,11 +7,13 @@ All timestamps are timezone-aware UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from jobs_pipeline.database.types import UtcDateTime, utc_now
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -25,27 +27,6 @@ REMOTE_MODES = ("any", "remote", "hybrid", "onsite")
 SOURCES = ("linkedin", "indeed")
 
 
-class UtcDateTime(sa.TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp, also on SQLite, which stores no offset."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware UTC datetime")
-        if dialect.name == "sqlite":
-            return value.astimezone(UTC).replace(tzinfo=None)
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: sa.JSON()}
@@ -57,7 +38,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(320))
     last_active_at: Mapped[datetime | None] = mapped_column(index=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=utc_now())
 
 
 class JobCriteria(Base):
@@ -83,8 +64,8 @@ class JobCriteria(Base):
     posted_within_days: Mapped[int | None]
     # Not searchable by the actors: applied when linking, so it never splits a criteria set.
     min_salary: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=utc_now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=utc_now())
 
 
 class CriteriaSet(Base):
@@ -203,7 +184,7 @@ class UserJob(Base):
     criteria_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("job_criteria.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(server_default=sa.func.now())
+    created_at: Mapped[datetime] = mapped_column(server_default=utc_now())
 
 
 class IngestionRun(Base):

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from jobs_pipeline.database.models import UtcDateTime
+from jobs_pipeline.database.types import UtcDateTime
 
 
 class days_before(FunctionElement):  # noqa: N801 (named like the SQL functions it stands for)

@@ -23,6 +23,9 @@ def failure_summary(context: dg.RunFailureSensorContext) -> str:
     lines = [f"ingest_jobs run {run.run_id} failed: {context.failure_event.message}"]
     for event in context.get_step_failure_events():
         error = event.event_specific_data.error if event.event_specific_data else None
+        # Dagster wraps the step's own exception; its innermost cause names the real problem.
+        while error is not None and error.cause is not None:
+            error = error.cause
         message = error.message.strip().splitlines()[0] if error and error.message else "no message"
         lines.append(f"- step {event.step_key}: {message[:MAX_ERROR_LINE]}")
     trigger = run.tags.get("jobs_pipeline/trigger") or run.tags.get("dagster/schedule_name")
@@ -63,7 +66,8 @@ def ingest_failure_sensor(
         with app_database.get_engine().begin() as connection:
             connection.execute(
                 sa.update(IngestionRun)
-                .where(IngestionRun.dagster_run_id == run_id)
+                # A re-execution may already have completed the row: leave that result alone.
+                .where(IngestionRun.dagster_run_id == run_id, IngestionRun.status == "running")
                 .values(status="failed", finished_at=datetime.now(UTC))
             )
     except sa.exc.SQLAlchemyError as error:

@@ -191,7 +191,8 @@ def _dagster_unavailable(request: Request, error: DagsterUnavailableError) -> Re
     return error_response(
         503,
         "dagster_unavailable",
-        f"{error} No run was started. Retry later.",
+        f"{error} A run may or may not have been started: check the Dagster UI for a queued "
+        "run before retrying.",
         headers={"Retry-After": "30"},
     )
 

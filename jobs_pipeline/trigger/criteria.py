@@ -32,7 +32,8 @@ def parse_criteria_id(value: str) -> int:
         CriteriaNotFoundError: if the segment is not a positive decimal integer, because no
             criteria row can have such an id.
     """
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+    # Ids are 64-bit integers in the database; a longer digit string cannot name a row.
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or not 1 <= int(value) < 2**63:
         raise CriteriaNotFoundError(
             f"Criteria id {value!r} not found: use the numeric id of a row in job_criteria."
         )

@@ -166,3 +166,26 @@ def test_extreme_dates_read_as_unknown(value):
 )
 def test_salary_separators_periods_and_bounds(value, expected):
     assert parse_salary(value) == expected
+
+
+def test_deep_nesting_rejected():
+    deep: list = []
+    for _ in range(900):
+        deep = [deep]
+    with pytest.raises(RejectedItemError) as caught:
+        normalize({"id": "1", "title": "Engineer", "junk": deep})
+    assert caught.value.reason == "too_deep"
+
+
+def test_non_finite_numbers_cleared():
+    job = normalize(
+        {"id": "1", "title": "Engineer", "extra": float("nan"), "salary": {"min": float("inf")}}
+    )
+    assert job.raw["extra"] is None
+    assert job.salary_min is None
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "99999999999 days ago"])
+def test_unreadable_date_keeps_posting(value):
+    job = normalize({"id": "1", "title": "Engineer", "postedAt": value})
+    assert job.posted_at is None

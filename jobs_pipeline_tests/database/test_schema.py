@@ -93,3 +93,14 @@ def test_invalid_url_message_hides_value():
 def test_unusable_url_named(url, message):
     with pytest.raises(ValueError, match=message):
         engines.normalize_url(url)
+
+
+def test_server_default_time_compares_with_bound_values(engine):
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO users (last_active_at) VALUES (NULL)"))
+    with engine.connect() as connection:
+        created = connection.execute(sa.select(User.created_at)).scalar_one()
+        matches = connection.execute(
+            sa.select(sa.func.count()).select_from(User).where(User.created_at == created)
+        ).scalar_one()
+    assert matches == 1

@@ -56,9 +56,29 @@ def test_failed_run_summarised_and_marked(
     [summary] = notifier_target.RECEIVED
     assert result.run_id in summary
     assert "step user_job_links" in summary
+    # The summary names the underlying database error, not Dagster's wrapper around it.
+    step_line = next(line for line in summary.splitlines() if "step user_job_links" in line)
+    assert "user_jobs" in step_line
+    assert "DagsterExecutionStepExecutionError" not in step_line
     with engine.connect() as connection:
         status = connection.execute(
             sa.text("SELECT status FROM ingestion_runs WHERE dagster_run_id = :id"),
             {"id": result.run_id},
         ).scalar_one()
     assert status == "failed"
+
+
+def test_completed_row_not_overwritten(database_url, engine, apify_server, instance, now):
+    add_candidate(engine, "Python developer", now=now)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE user_jobs"))
+    result = failed_run(database_url, apify_server, instance)
+    # A re-execution from failure completed the run before the sensor saw the failure.
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE ingestion_runs SET status = 'succeeded'"))
+
+    evaluate(database_url, instance, result)
+
+    with engine.connect() as connection:
+        status = connection.execute(sa.text("SELECT status FROM ingestion_runs")).scalar_one()
+    assert status == "succeeded"

@@ -330,7 +330,10 @@ def test_runs_of_other_scopes_do_not_conflict(service, dagster_webserver, app_en
     }
 
 
-@pytest.mark.parametrize("criteria_id", ["987654", "0", "abc", "-1", "1.5", "%C2%B2"])
+@pytest.mark.parametrize(
+    "criteria_id",
+    ["987654", "0", "abc", "-1", "1.5", "%C2%B2", "9223372036854775808", "9" * 5000],
+)
 def test_unknown_criteria_gets_404(service, dagster_webserver, criteria_id):
     runs_before = dagster_webserver.run_ids()
 
