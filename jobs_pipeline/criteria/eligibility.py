@@ -10,7 +10,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from dagster import get_dagster_logger
 
-from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row
+from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row, set_key_of
 from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria, User
 from jobs_pipeline.database.upsert import insert_ignore, upsert
 from jobs_pipeline.summaries import RejectedCriteria
@@ -78,7 +78,8 @@ def key_eligible_criteria(
                 if len(rejected) <= MAX_REJECTED_REPORTED:
                     log.warning("Skipping criteria %d: %s", row.id, error)
                 continue
-            members.append((row.id, canonical.set_key, canonical.source, canonical.key_fields()))
+            key_fields = canonical.key_fields()
+            members.append((row.id, set_key_of(key_fields), canonical.source, key_fields))
         keyed += _store_members(engine, members, now)
     if len(rejected) > MAX_REJECTED_REPORTED:
         log.warning(
@@ -117,8 +118,10 @@ def _store_members(
         for _, set_key, source, canonical in members
     }
     with engine.begin() as connection:
+        # One multi-row statement per chunk: an executemany of ON CONFLICT inserts runs one
+        # statement per row through psycopg2.
         connection.execute(
-            insert_ignore(connection, CriteriaSet, ["set_key"]), list(new_sets.values())
+            insert_ignore(connection, CriteriaSet, ["set_key"]).values(list(new_sets.values()))
         )
         set_ids = dict(
             connection.execute(
@@ -128,11 +131,14 @@ def _store_members(
             ).all()
         )
         connection.execute(
-            upsert(connection, CriteriaSetMember, ["criteria_id"], ["criteria_set_id", "keyed_at"]),
-            [
-                {"criteria_id": criteria_id, "criteria_set_id": set_ids[set_key], "keyed_at": now}
-                for criteria_id, set_key, _, _ in members
-            ],
+            upsert(
+                connection, CriteriaSetMember, ["criteria_id"], ["criteria_set_id", "keyed_at"]
+            ).values(
+                [
+                    {"criteria_id": criteria_id, "criteria_set_id": set_ids[key], "keyed_at": now}
+                    for criteria_id, key, _, _ in members
+                ]
+            )
         )
     return len(members)
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from jobs_pipeline.apify.adapters import ADAPTERS, get_adapter
@@ -43,15 +43,25 @@ class CanonicalCriteria:
 
     def key_fields(self) -> dict[str, object]:
         """Return exactly the fields the source's adapter puts into the actor input."""
-        values = asdict(self)
-        values["keywords"] = list(self.keywords)
+        values = {
+            "source": self.source,
+            "keywords": list(self.keywords),
+            "location": self.location,
+            "remote": self.remote,
+            "posted_within_days": self.posted_within_days,
+        }
         return {name: values[name] for name in get_adapter(self.source).key_fields}
 
     @property
     def set_key(self) -> str:
         """Return the SHA-256 hex digest that identifies the criteria set."""
-        payload = json.dumps(self.key_fields(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return set_key_of(self.key_fields())
+
+
+def set_key_of(key_fields: dict[str, object]) -> str:
+    """Return the SHA-256 hex digest of a criteria set's key fields."""
+    payload = json.dumps(key_fields, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def canonical_text(value: str | None, *, field: str, max_length: int) -> str:

@@ -52,6 +52,9 @@ def user_job_links(
         keyed_since=eligible_criteria.run_started_at,
         activity_cutoff=eligible_criteria.activity_cutoff,
         now=datetime.now(UTC),
+        linked_set_ids=[
+            batch.criteria_set_id for batch in scraped_job_batches.batches if batch.stored
+        ],
     )
     if joined:
         context.log.info(

@@ -35,12 +35,19 @@ def link_batch(
 
 
 def link_new_members(
-    engine: sa.Engine, *, keyed_since: datetime, activity_cutoff: datetime, now: datetime
+    engine: sa.Engine,
+    *,
+    keyed_since: datetime,
+    activity_cutoff: datetime,
+    now: datetime,
+    linked_set_ids: list[int],
 ) -> int:
     """Link criteria keyed since the given time to the jobs of their set's latest batch.
 
     A candidate who saves criteria that another candidate already searched gets that set's
-    recent jobs at once, without a new scrape. Returns the number of links created.
+    recent jobs at once, without a new scrape. Sets whose batch this run has just linked are
+    left out, because all their members already have those links. Returns the number of links
+    created.
     """
     latest_batches = (
         sa.select(sa.func.max(JobBatch.id))
@@ -50,6 +57,7 @@ def link_new_members(
     pairs = _member_job_pairs(activity_cutoff, now).where(
         JobBatchItem.batch_id.in_(latest_batches),
         CriteriaSetMember.keyed_at >= keyed_since,
+        CriteriaSetMember.criteria_set_id.not_in(linked_set_ids),
     )
     return _insert_links(engine, pairs)
 
