@@ -37,9 +37,12 @@ def test_reexecute_from_failure_reruns_failed_step(
     with engine.begin() as connection:
         user_jobs.drop(connection)
     job = dg.reconstructable(ingest_jobs_job)
+    # Spawned step processes read this test's environment. A forkserver started by an earlier
+    # test in this pytest process would keep that test's APP_DATABASE_URL.
+    spawn = {"execution": {"config": {"multiprocess": {"start_method": {"spawn": {}}}}}}
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        with dg.execute_job(job, instance=instance) as failed:
+        with dg.execute_job(job, instance=instance, run_config=spawn) as failed:
             assert not failed.success
             failed_steps = {event.step_key for event in failed.all_events if event.is_step_failure}
         assert failed_steps == {"user_job_links"}
@@ -47,7 +50,9 @@ def test_reexecute_from_failure_reruns_failed_step(
             user_jobs.create(connection)
 
         options = dg.ReexecutionOptions.from_failure(failed.run_id, instance)
-        with dg.execute_job(job, instance=instance, reexecution_options=options) as retried:
+        with dg.execute_job(
+            job, instance=instance, run_config=spawn, reexecution_options=options
+        ) as retried:
             assert retried.success
             executed = {event.step_key for event in retried.all_events if event.is_step_success}
 
