@@ -14,9 +14,9 @@ ingest_jobs = dg.define_asset_job(
     description="Refresh job recommendations: select due criteria sets, scrape each once "
     "through Apify, store the postings and link them to every candidate who asked.",
     tags={RUN_CONCURRENCY_TAG: "ingest_jobs"},
-    # Up to 10 scrape steps may wait on their actors at once (the apify pool caps how many
-    # run); the default would be one per CPU core. Forkserver starts each step process from
-    # a warm parent instead of importing Dagster and the project again.
+    # Up to 10 scrape steps may wait on their actors at once, and the apify pool caps how many
+    # actually run. The default would be one step per CPU core. A forkserver starts each step
+    # process from a warm parent instead of importing Dagster and the project again.
     config={
         "execution": {
             "config": {"multiprocess": {"max_concurrent": 10, "start_method": {"forkserver": {}}}}

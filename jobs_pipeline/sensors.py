@@ -94,7 +94,7 @@ def new_criteria_sensor(
         return dg.SensorResult(skip_reason="New criteria are all unsearchable", cursor=cursor)
     keys = sorted(set_keys)
     # The run key depends only on the request, so a restarted sensor that evaluates the
-    # same criteria again asks for the same run, which Dagster launches once.
+    # same criteria again requests the same run, which Dagster launches once.
     digest = hashlib.sha256("|".join([cursor, *keys]).encode()).hexdigest()[:20]
     context.log.info("Requesting a first pull for %d criteria sets", len(keys))
     return dg.SensorResult(

@@ -16,7 +16,7 @@ DEFAULT_TIMEZONE = "UTC"
 
 
 class SettingsError(ValueError):
-    """An environment variable holds an invalid value."""
+    """An environment variable has an invalid value."""
 
 
 def env_text(name: str) -> str | None:

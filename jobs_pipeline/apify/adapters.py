@@ -1,8 +1,8 @@
 """Actor adapters: criteria set to actor input, and the price model for credit estimates.
 
 Each supported job board has one adapter. `key_fields` are the canonical criteria fields the
-adapter sends to the actor, so they and only they form the criteria set key. Everything else a
-candidate asks for (for example a minimum salary) filters at link time.
+adapter sends to the actor, so they and only they form the criteria set key. Every other filter
+of a candidate (for example a minimum salary) applies at link time.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ POSTED_WINDOW_SLACK = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class ActorAdapter:
-    """How one job board's actor is called and billed."""
+    """The input builder and price model of one job board's actor."""
 
     source: str
     default_actor_id: str

@@ -61,7 +61,7 @@ def scrape_set(
     log: dg.DagsterLogManager,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> BatchSummary:
-    """Scrape one criteria set and store its batch; never raises for an Apify failure."""
+    """Scrape one criteria set and store its batch, returning a failed summary on Apify errors."""
     started_at = clock()
     lease = timedelta(minutes=policy.lease_minutes)
     claimed = store.claim_set(
@@ -364,7 +364,7 @@ def _wait_and_read(
 def describe_error(error: Exception, apify: ApifyResource) -> str:
     """Return a one-line description of a scrape error, with the HTTP status and attempts.
 
-    Transport errors name the API URL, so a wrong APIFY_API_URL is told apart from an outage.
+    Transport errors name the API URL, so a wrong APIFY_API_URL can be distinguished from an outage.
     """
     if isinstance(error, ApifyApiError):
         return (

@@ -38,7 +38,7 @@ JOB_UPDATE_COLUMNS = (
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """What one scrape returned, ready to be written as a `job_batches` row."""
+    """The outcome of one scrape, in the shape of a `job_batches` row."""
 
     criteria_set_id: int
     dagster_run_id: str
@@ -150,8 +150,8 @@ def store_batch(
     """Upsert the jobs and write the batch row in one transaction.
 
     Also clears the set's pending run and records the outcome on the set. A success resets its
-    failure count. A partial batch stays marked for retry. An empty batch is retried at the next
-    run once; a second empty batch in a row counts as a success, because a search with no new
+    failure count. A partial batch stays marked for retry. An empty batch is retried once at the
+    next run. A second empty batch in a row counts as a success, because a search with no new
     postings is normal and must not take a slot of every run. Returns the batch id and the
     numbers of new and updated jobs.
     """

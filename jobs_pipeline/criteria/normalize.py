@@ -28,7 +28,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 class InvalidCriteriaError(ValueError):
-    """A criteria row that cannot be searched; the message says which field and why."""
+    """A criteria row that cannot be searched; the message names the field and the reason."""
 
 
 @dataclass(frozen=True)

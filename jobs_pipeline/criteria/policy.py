@@ -7,7 +7,7 @@ from pydantic import Field
 
 
 class RefreshPolicyResource(dg.ConfigurableResource):
-    """Which criteria sets a run may scrape, and how often.
+    """The rules for which criteria sets a run may scrape, and how often.
 
     A set's tier comes from its most recently active member: active within
     `hot_window_hours` refreshes every `hot_interval_hours`, active within
@@ -32,14 +32,15 @@ class RefreshPolicyResource(dg.ConfigurableResource):
         "pass it; those sets are deferred. Empty: no budget.",
     )
     lease_minutes: int = Field(
-        default=60, description="How long a run holds its claim on a set before others may take it."
+        default=60,
+        description="Minutes a run keeps its lease on a set before other runs may take it.",
     )
     retry_backoff_hours: float = Field(
         default=4,
         description="Base wait after repeated failures: 0, 1, 3, 7 times this for failures 1-4.",
     )
     max_retry_backoff_hours: float = Field(
-        default=24, description="Longest wait between retries of a failing set."
+        default=24, description="Maximum wait between retries of a failing set."
     )
     stuck_after_failures: int = Field(
         default=5, description="A set failing this many runs in a row is reported as stuck."

@@ -1,4 +1,4 @@
-"""Which eligible criteria sets are due, in which order, within the per-run cap."""
+"""Due criteria sets, their priority order and the per-run cap."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ REASONS = {NEW: "never fetched", RETRY: "retry after failure", DUE: "due"}
 
 @dataclass(frozen=True)
 class SetState:
-    """What the database knows about one eligible criteria set."""
+    """The stored state of one eligible criteria set."""
 
     criteria_set_id: int
     set_key: str
@@ -84,7 +84,7 @@ def due_sets(states: list[SetState], policy: RefreshPolicyResource, now: datetim
 
     Order: never-fetched sets, then sets marked for retry whose backoff has passed, then the
     sets that have been due longest, ties by member count. Due time, rather than elapsed time
-    over the interval, keeps the order first-come first-served across tiers: with the ratio,
+    over the interval, keeps the order first-come first-served across tiers. With the ratio,
     hot sets gain faster than warm ones, so under a full cap warm sets would wait far longer
     than due / cap runs.
     """
@@ -132,7 +132,7 @@ def within_cap_and_budget(
     """Return the indexes of the due sets a run scrapes, in priority order.
 
     Sets are taken in order until the cap is reached or the next set's estimated cost would
-    take the total past the budget; everything after that is deferred, so a cheaper set never
+    take the total past the budget. Everything after that is deferred, so a cheaper set never
     jumps ahead of a more urgent one.
     """
     chosen: list[int] = []

@@ -160,7 +160,7 @@ class Job(Base):
 
 
 class JobBatchItem(Base):
-    """Which jobs a batch returned, so links are made from exactly that batch."""
+    """The jobs one batch returned, so links are made from exactly that batch."""
 
     __tablename__ = "job_batch_items"
 

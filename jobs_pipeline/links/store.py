@@ -65,8 +65,8 @@ def link_new_members(
 def _member_job_pairs(activity_cutoff: datetime, now: datetime) -> sa.Select:
     """Select (user, job, criteria, time) for every eligible member and its set's batch jobs.
 
-    Filters the actor cannot apply exactly are applied here: a job whose known maximum salary
-    is below the member's `min_salary` is left out, and so is a job posted before the member's
+    Filters the actor cannot apply exactly are applied here. A job whose known maximum salary
+    is below the member's `min_salary` is left out. So is a job posted before the member's
     `posted_within_days` window, which an actor may only approximate with a wider filter.
     """
     return (
