@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
-from jobs_pipeline.criteria.eligibility import eligible_criteria_filter
+from jobs_pipeline.criteria.eligibility import eligible_criteria_rows
 from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row
 from jobs_pipeline.criteria.policy import RefreshPolicyResource
 from jobs_pipeline.database.engine import SchemaOutOfDateError, check_schema
-from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria, User
+from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria
 from jobs_pipeline.database.resource import AppDatabaseResource
 from jobs_pipeline.jobs import ingest_jobs
 
@@ -48,20 +48,10 @@ def new_criteria_sensor(
     cutoff = now - timedelta(days=refresh_policy.pause_after_inactive_days)
     stale_before = now - timedelta(hours=refresh_policy.warm_interval_hours)
     query = (
-        sa.select(
-            JobCriteria.id,
-            JobCriteria.keywords,
-            JobCriteria.location,
-            JobCriteria.remote,
-            JobCriteria.source,
-            JobCriteria.posted_within_days,
-            JobCriteria.updated_at,
-        )
-        .join(User, User.id == JobCriteria.user_id)
-        .outerjoin(CriteriaSetMember, CriteriaSetMember.criteria_id == JobCriteria.id)
+        eligible_criteria_rows(cutoff)
+        .add_columns(JobCriteria.updated_at)
         .outerjoin(CriteriaSet, CriteriaSet.id == CriteriaSetMember.criteria_set_id)
         .where(
-            eligible_criteria_filter(cutoff),
             # (updated_at, id) order, so criteria sharing one timestamp are all read in turn.
             sa.or_(
                 JobCriteria.updated_at > since,

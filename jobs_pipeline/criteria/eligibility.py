@@ -10,7 +10,12 @@ from typing import TypeVar
 import sqlalchemy as sa
 from dagster import get_dagster_logger
 
-from jobs_pipeline.criteria.normalize import InvalidCriteriaError, canonicalize_row, set_key_of
+from jobs_pipeline.criteria.normalize import (
+    SEARCH_COLUMNS,
+    InvalidCriteriaError,
+    canonicalize_row,
+    set_key_of,
+)
 from jobs_pipeline.database.models import CriteriaSet, CriteriaSetMember, JobCriteria, User
 from jobs_pipeline.database.upsert import insert_ignore, upsert
 from jobs_pipeline.summaries import RejectedCriteria
@@ -26,6 +31,16 @@ def eligible_criteria_filter(activity_cutoff: datetime) -> sa.ColumnElement[bool
     return sa.and_(JobCriteria.is_active.is_(True), User.last_active_at >= activity_cutoff)
 
 
+def eligible_criteria_rows(activity_cutoff: datetime) -> sa.Select:
+    """Select the id and search columns of eligible criteria, outer-joined to their membership."""
+    return (
+        sa.select(JobCriteria.id, *(getattr(JobCriteria, name) for name in SEARCH_COLUMNS))
+        .join(User, User.id == JobCriteria.user_id)
+        .outerjoin(CriteriaSetMember, CriteriaSetMember.criteria_id == JobCriteria.id)
+        .where(eligible_criteria_filter(activity_cutoff))
+    )
+
+
 def key_eligible_criteria(
     engine: sa.Engine, *, activity_cutoff: datetime, now: datetime
 ) -> tuple[int, list[RejectedCriteria]]:
@@ -37,22 +52,12 @@ def key_eligible_criteria(
     """
     log = get_dagster_logger()
     stale = (
-        sa.select(
-            JobCriteria.id,
-            JobCriteria.keywords,
-            JobCriteria.location,
-            JobCriteria.remote,
-            JobCriteria.source,
-            JobCriteria.posted_within_days,
-        )
-        .join(User, User.id == JobCriteria.user_id)
-        .outerjoin(CriteriaSetMember, CriteriaSetMember.criteria_id == JobCriteria.id)
+        eligible_criteria_rows(activity_cutoff)
         .where(
-            eligible_criteria_filter(activity_cutoff),
             sa.or_(
                 CriteriaSetMember.criteria_id.is_(None),
                 JobCriteria.updated_at > CriteriaSetMember.keyed_at,
-            ),
+            )
         )
         .order_by(JobCriteria.id)
     )
