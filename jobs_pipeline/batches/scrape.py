@@ -43,6 +43,19 @@ class ScrapeFailedError(Exception):
         self.run = run
 
 
+@dataclass(frozen=True)
+class _Scrape:
+    """What every step of one set's scrape needs, passed along as one value."""
+
+    selected: SelectedSet
+    engine: sa.Engine
+    apify: ApifyResource
+    policy: RefreshPolicyResource
+    dagster_run_id: str
+    log: dg.DagsterLogManager
+    clock: Callable[[], datetime]
+
+
 @dataclass
 class _Fetched:
     run: Any
@@ -84,30 +97,21 @@ def scrape_set(
             error="claimed or refreshed by another run",
         )
     try:
-        return _scrape_claimed(selected, engine, apify, policy, dagster_run_id, log, clock)
+        return _scrape_claimed(_Scrape(selected, engine, apify, policy, dagster_run_id, log, clock))
     finally:
         store.release_set(engine, selected.criteria_set_id, dagster_run_id)
 
 
-def _scrape_claimed(
-    selected: SelectedSet,
-    engine: sa.Engine,
-    apify: ApifyResource,
-    policy: RefreshPolicyResource,
-    dagster_run_id: str,
-    log: dg.DagsterLogManager,
-    clock: Callable[[], datetime],
-) -> BatchSummary:
-    started_at = clock()
+def _scrape_claimed(scrape: _Scrape) -> BatchSummary:
+    selected, log = scrape.selected, scrape.log
+    started_at = scrape.clock()
     set_label = selected.set_key[:16]
     run = None
     try:
-        run = _start_or_resume(selected, engine, apify, log, started_at)
-        fetched = _wait_and_read(selected, engine, apify, run, log, clock)
+        run = _start_or_resume(scrape, started_at)
+        fetched = _wait_and_read(scrape, run)
     except (ScrapeFailedError, *APIFY_ERRORS) as error:
-        return _record_failure(
-            selected, engine, apify, policy, dagster_run_id, log, started_at, clock, error, run
-        )
+        return _record_failure(scrape, started_at, error, run)
 
     status = {"TIMED-OUT": "partial"}.get(fetched.run.status, "succeeded")
     if not fetched.jobs and status == "succeeded":
@@ -115,12 +119,12 @@ def _scrape_claimed(
     items_rejected = sum(fetched.rejected_by_reason.values())
     record = store.BatchRecord(
         criteria_set_id=selected.criteria_set_id,
-        dagster_run_id=dagster_run_id,
+        dagster_run_id=scrape.dagster_run_id,
         status=status,
         apify_run_id=fetched.run.id,
         dataset_id=fetched.run.default_dataset_id,
         started_at=started_at,
-        finished_at=clock(),
+        finished_at=scrape.clock(),
         items_received=fetched.items_received,
         items_rejected=items_rejected,
         estimated_usd=selected.estimated_usd,
@@ -129,19 +133,13 @@ def _scrape_claimed(
         compute_units=_compute_units(fetched.run),
     )
     try:
-        batch_id, jobs_new, jobs_updated = store.store_batch(engine, record, fetched.jobs)
+        batch_id, jobs_new, jobs_updated = store.store_batch(scrape.engine, record, fetched.jobs)
     except (sa.exc.DataError, sa.exc.IntegrityError) as error:
         # The database refused a value of this dataset. Reading the same dataset again would
         # fail the same way, so the recorded Apify run is dropped and the set retried later.
         return _record_failure(
-            selected,
-            engine,
-            apify,
-            policy,
-            dagster_run_id,
-            log,
+            scrape,
             started_at,
-            clock,
             ScrapeFailedError(
                 f"storing Apify run {fetched.run.id} failed: {error.orig}",
                 clear_pending=True,
@@ -193,29 +191,21 @@ def _scrape_claimed(
 
 
 def _record_failure(
-    selected: SelectedSet,
-    engine: sa.Engine,
-    apify: ApifyResource,
-    policy: RefreshPolicyResource,
-    dagster_run_id: str,
-    log: dg.DagsterLogManager,
-    started_at: datetime,
-    clock: Callable[[], datetime],
-    error: Exception,
-    run: Any = None,
+    scrape: _Scrape, started_at: datetime, error: Exception, run: Any = None
 ) -> BatchSummary:
     """Store a failed batch, mark the set for retry with backoff and log the failure."""
+    selected, engine, apify = scrape.selected, scrape.engine, scrape.apify
     message = apify.redact(describe_error(error, apify))[:MAX_ERROR_LENGTH]
     clear_pending = getattr(error, "clear_pending", False)
     failed_run = getattr(error, "run", None) or run
     record = store.BatchRecord(
         criteria_set_id=selected.criteria_set_id,
-        dagster_run_id=dagster_run_id,
+        dagster_run_id=scrape.dagster_run_id,
         status="failed",
         apify_run_id=getattr(failed_run, "id", None),
         dataset_id=getattr(failed_run, "default_dataset_id", None),
         started_at=started_at,
-        finished_at=clock(),
+        finished_at=scrape.clock(),
         items_received=0,
         items_rejected=0,
         estimated_usd=selected.estimated_usd,
@@ -227,9 +217,9 @@ def _record_failure(
     criteria_ids = store.member_criteria_ids(engine, selected.criteria_set_id)
     failures = _consecutive_failures(engine, selected.criteria_set_id) + 1
     batch_id = store.store_failure(
-        engine, record, backoff=retry_backoff(failures, policy), clear_pending=clear_pending
+        engine, record, backoff=retry_backoff(failures, scrape.policy), clear_pending=clear_pending
     )
-    log.error(
+    scrape.log.error(
         "Criteria set %s (criteria ids %s, Apify run %s) failed and will be retried: %s",
         selected.set_key[:16],
         list(criteria_ids),
@@ -250,18 +240,13 @@ def _record_failure(
     )
 
 
-def _start_or_resume(
-    selected: SelectedSet,
-    engine: sa.Engine,
-    apify: ApifyResource,
-    log: dg.DagsterLogManager,
-    now: datetime,
-) -> Any:
+def _start_or_resume(scrape: _Scrape, now: datetime) -> Any:
     """Return the set's unfinished Apify run from an earlier attempt, or start a new one.
 
     The run id is stored before waiting, so if this process dies after the actor finished,
     the next attempt reads that run's dataset instead of paying for a second run.
     """
+    selected, engine, apify, log = scrape.selected, scrape.engine, scrape.apify, scrape.log
     client = apify.get_client()
     pending_id, _ = store.pending_run(engine, selected.criteria_set_id)
     if pending_id:
@@ -301,14 +286,8 @@ def _start_or_resume(
     return run
 
 
-def _wait_and_read(
-    selected: SelectedSet,
-    engine: sa.Engine,
-    apify: ApifyResource,
-    run: Any,
-    log: dg.DagsterLogManager,
-    clock: Callable[[], datetime],
-) -> _Fetched:
+def _wait_and_read(scrape: _Scrape, run: Any) -> _Fetched:
+    apify = scrape.apify
     client = apify.get_client()
     if run.status not in FINISHED_STATUSES:
         finished = client.run(run.id).wait_for_finish(
@@ -333,7 +312,7 @@ def _wait_and_read(
             run=run,
         )
 
-    received_at = clock()
+    received_at = scrape.clock()
     jobs: dict[str, CanonicalJob] = {}
     rejected: dict[str, int] = {}
     items_received = 0
@@ -342,7 +321,7 @@ def _wait_and_read(
         for item in client.dataset(run.default_dataset_id).iterate_items():
             items_received += 1
             try:
-                job = normalize_item(item, source=selected.source, received_at=received_at)
+                job = normalize_item(item, source=scrape.selected.source, received_at=received_at)
             except RejectedItemError as error:
                 rejected[error.reason] = rejected.get(error.reason, 0) + 1
                 continue
