@@ -1,8 +1,8 @@
 """Actor item to canonical job.
 
 Actors name the same thing differently and change names over time, so each field accepts the
-known variants. An item that cannot be read raises `RejectedItemError` with a short reason that
-the caller counts; one bad item never fails a batch.
+known variants. An item that cannot be read raises `RejectedItemError` with a short reason.
+The scrape step counts and skips such items, so one bad item does not fail a batch.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def _create_engine(url: sa.URL, *, pool_size: int) -> sa.Engine:
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:  # noqa: ANN001
     # Let SQLAlchemy issue BEGIN itself, so every transaction takes the write lock up front
-    # and two processes never deadlock upgrading a read lock.
+    # and two processes do not deadlock upgrading a read lock.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")

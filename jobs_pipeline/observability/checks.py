@@ -24,7 +24,7 @@ MAX_KEYS_SHOWN = 20
 
 @dg.asset_check(asset=user_job_links, blocking=False)
 def links_reference_existing_rows(app_database: AppDatabaseResource) -> dg.AssetCheckResult:
-    """Every `user_jobs` row points at an existing job and user."""
+    """Check that every `user_jobs` row points at an existing job and user."""
     query = (
         sa.select(sa.func.count())
         .select_from(UserJob)

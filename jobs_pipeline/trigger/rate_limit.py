@@ -106,7 +106,7 @@ class RateLimitMiddleware:
 
     The client address is the socket peer, or the `X-Forwarded-For` address when uvicorn runs
     with proxy headers enabled (`--proxy-headers`), because uvicorn rewrites the ASGI `client`
-    before this middleware sees it.
+    before this middleware receives it.
     """
 
     def __init__(self, app: ASGIApp, limiter: SlidingWindowRateLimiter) -> None:
